@@ -1,0 +1,113 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseWithTarget } from '../argv.js';
+import { CliError, ExitCode } from '../errors.js';
+import { runSession, type MountSpec } from '../../runtime/node/session.js';
+
+export const runUsage = `Usage: capsule run [options] TARGET [--] [ARGS...]
+
+Runs a WebAssembly (WASI preview1) program in isolation.
+
+TARGET
+  FILE.wasm                 a WASI command module
+
+Options
+  --dir HOST::GUEST         grant the host directory HOST to the app at GUEST
+                            (GUEST may be "/"; "--dir DIR" alone maps DIR to DIR)
+  --ro-dir HOST::GUEST      the same, read-only: every write fails with EROFS
+  --env KEY=VALUE           set an environment variable; the app sees exactly
+                            the --env pairs and nothing else
+  --timeout SECONDS         stop the app after this much wall-clock time (exit 124)
+  --memory MIB              cap the app's linear memory; allocations past it fail
+  -h, --help                show this help
+
+The app's exit code is capsule's exit code. capsule itself exits with 125 for
+bad arguments, 126 when the target cannot be started, 127 when it is not found,
+134 when the app traps, and 124 when --timeout expires.
+
+Examples
+  capsule run --dir ./data::/data sqlite3.wasm -- /data/app.db
+  capsule run --ro-dir ./share::/share --env LANG=C tool.wasm -- --version`;
+
+const options = {
+  dir: { type: 'string', multiple: true },
+  'ro-dir': { type: 'string', multiple: true },
+  env: { type: 'string', multiple: true },
+  timeout: { type: 'string' },
+  memory: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parseMount(spec: string, readOnly: boolean): MountSpec {
+  const at = spec.indexOf('::');
+  const host = at < 0 ? spec : spec.slice(0, at);
+  const guest = at < 0 ? spec : spec.slice(at + 2);
+  const flag = readOnly ? '--ro-dir' : '--dir';
+  if (!host || !guest) throw new CliError(`${flag} ${spec}: expected HOST::GUEST`, 125, undefined, runUsage);
+  let st;
+  try {
+    st = statSync(host);
+  } catch {
+    throw new CliError(`${flag} ${spec}: no such host directory: ${host}`, 125, 'create it first, or fix the path');
+  }
+  if (!st.isDirectory()) throw new CliError(`${flag} ${spec}: ${host} is not a directory`, 125);
+  return { host: resolve(host), guest, readOnly };
+}
+
+function positiveNumber(name: string, v: string | undefined, integer: boolean): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new CliError(`--${name} ${v}: expected a positive ${integer ? 'integer' : 'number'}`, 125, undefined, runUsage);
+  }
+  return n;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals, rest } = parseWithTarget(argv, options, runUsage);
+  if (values.help) {
+    process.stdout.write(runUsage + '\n');
+    return 0;
+  }
+  const target = positionals[0];
+  if (!target) throw new CliError('missing TARGET', 125, undefined, runUsage);
+  if (positionals.length > 1) throw new CliError(`unexpected argument: ${positionals[1]}`, 125, undefined, runUsage);
+
+  const env: [string, string][] = (values.env ?? []).map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CliError(`--env ${pair}: expected KEY=VALUE`, 125, undefined, runUsage);
+    return [pair.slice(0, eq), pair.slice(eq + 1)];
+  });
+  const mounts = [
+    ...(values.dir ?? []).map((d) => parseMount(d, false)),
+    ...(values['ro-dir'] ?? []).map((d) => parseMount(d, true)),
+  ];
+  const timeoutSeconds = positiveNumber('timeout', values.timeout, false);
+  const memoryMiB = positiveNumber('memory', values.memory, true);
+
+  let st;
+  try {
+    st = statSync(target);
+  } catch {
+    throw new CliError(`${target}: no such file`, ExitCode.NOT_FOUND, 'check the path of the .wasm file');
+  }
+  if (!st.isFile()) throw new CliError(`${target} is not a file`, ExitCode.CANNOT_START, 'give the path of a .wasm file');
+
+  const result = await runSession({ wasmPath: target, args: [target, ...rest], env, mounts, timeoutSeconds, memoryMiB });
+  switch (result.kind) {
+    case 'exit':
+      return result.code;
+    case 'trap':
+      throw new CliError(
+        `the app trapped${result.func ? ` in ${result.func}` : ''}: ${result.reason}`,
+        ExitCode.TRAP,
+        'this is a bug in the app, or it ran out of stack or memory (see --memory)',
+      );
+    case 'fail':
+      throw new CliError(result.message, result.code, result.code === 126 ? 'check that it is a WASI command module' : undefined);
+    case 'timeout':
+      throw new CliError(`the app ran longer than --timeout ${result.seconds}s and was stopped`, ExitCode.TIMEOUT);
+    case 'signal':
+      return result.signal === 'SIGINT' ? 130 : 143;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The sync bridge: how a guest blocked in a syscall waits for something the
+ * other thread has to fetch (stdin now; chunks and network replies later).
+ *
+ * Layout of the SharedArrayBuffer:
+ *   Int32 [0] state   0 = idle, 1 = request posted, 2 = reply ready
+ *   Int32 [1] op      what is asked (BridgeOp)
+ *   Int32 [2] arg     op-specific (a byte count, a timeout in ms, -1 = none)
+ *   Int32 [3] result  >= 0: bytes of reply data; < 0: a status (BridgeStatus)
+ *   bytes [16 .. 16+capacity)  reply data
+ *
+ * The worker writes op/arg, sets state 1, posts a wake-up message (the other
+ * side is an event loop and cannot wait on the cell), and Atomics.waits until
+ * the state is 2. The host side answers asynchronously, fills the data, sets
+ * state 2 and notifies. One request is in flight at a time: the guest is
+ * single-threaded.
+ */
+
+export const BridgeOp = { STDIN_READ: 1, STDIN_WAIT: 2 } as const;
+export const BridgeStatus = { EOF: -1, TIMEOUT: -2, ERROR: -3, ABORTED: -4 } as const;
+
+const HEADER = 16;
+export const DEFAULT_CAPACITY = 64 * 1024;
+
+export interface BridgeReply {
+  data?: Uint8Array;
+  status?: number;
+}
+
+export function createBridgeBuffer(capacity = DEFAULT_CAPACITY): SharedArrayBuffer {
+  return new SharedArrayBuffer(HEADER + capacity);
+}
+
+/** The guest's side: blocking calls. */
+export class BridgeClient {
+  private readonly ctrl: Int32Array;
+  private readonly data: Uint8Array;
+  constructor(
+    buffer: SharedArrayBuffer,
+    private readonly wake: () => void,
+  ) {
+    this.ctrl = new Int32Array(buffer, 0, 4);
+    this.data = new Uint8Array(buffer, HEADER);
+  }
+
+  get capacity(): number {
+    return this.data.length;
+  }
+
+  /** Posts a request and blocks until the reply. Returns the result word; data is copied into `out`. */
+  call(op: number, arg: number, out?: Uint8Array): number {
+    const c = this.ctrl;
+    Atomics.store(c, 1, op);
+    Atomics.store(c, 2, arg);
+    Atomics.store(c, 3, 0);
+    Atomics.store(c, 0, 1);
+    this.wake();
+    while (Atomics.load(c, 0) !== 2) Atomics.wait(c, 0, 1);
+    const result = Atomics.load(c, 3);
+    if (result > 0 && out) out.set(this.data.subarray(0, Math.min(result, out.length)));
+    Atomics.store(c, 0, 0);
+    return result;
+  }
+}
+
+/** The other side: answers requests with an async handler. */
+export class BridgeHost {
+  private readonly ctrl: Int32Array;
+  private readonly data: Uint8Array;
+  private busy = false;
+  constructor(
+    buffer: SharedArrayBuffer,
+    private readonly handle: (op: number, arg: number, capacity: number) => Promise<BridgeReply>,
+  ) {
+    this.ctrl = new Int32Array(buffer, 0, 4);
+    this.data = new Uint8Array(buffer, HEADER);
+  }
+
+  /** Called on every wake-up message; serves the pending request if there is one. */
+  async serve(): Promise<void> {
+    if (this.busy || Atomics.load(this.ctrl, 0) !== 1) return;
+    this.busy = true;
+    let reply: BridgeReply;
+    try {
+      reply = await this.handle(Atomics.load(this.ctrl, 1), Atomics.load(this.ctrl, 2), this.data.length);
+    } catch {
+      reply = { status: BridgeStatus.ERROR };
+    }
+    this.reply(reply);
+    this.busy = false;
+  }
+
+  private reply(r: BridgeReply): void {
+    let result = r.status ?? 0;
+    if (r.data) {
+      const n = Math.min(r.data.length, this.data.length);
+      this.data.set(r.data.subarray(0, n));
+      result = n;
+    }
+    Atomics.store(this.ctrl, 3, result);
+    Atomics.store(this.ctrl, 0, 2);
+    Atomics.notify(this.ctrl, 0);
+  }
+}

@@ -1,0 +1,101 @@
+import { Worker } from 'node:worker_threads';
+import { isatty } from 'node:tty';
+import { BridgeHost, BridgeOp, BridgeStatus, createBridgeBuffer, type BridgeReply } from '../bridge.js';
+import { WASM_PAGE } from '../limits.js';
+import { StdinSource } from './stdin.js';
+import type { MountSpec, WorkerMessage, WorkerSpec } from './protocol.js';
+
+export type { MountSpec } from './protocol.js';
+
+export interface SessionOptions {
+  wasmPath: string;
+  args: string[];
+  env: [string, string][];
+  mounts: MountSpec[];
+  memoryMiB?: number;
+  timeoutSeconds?: number;
+}
+
+export type SessionResult =
+  | { kind: 'exit'; code: number }
+  | { kind: 'trap'; reason: string; func: string | null }
+  | { kind: 'fail'; code: number; message: string }
+  | { kind: 'timeout'; seconds: number }
+  | { kind: 'signal'; signal: NodeJS.Signals };
+
+/**
+ * Runs one guest in a worker thread and waits for it to end. The main
+ * thread stays free to serve the bridge (stdin), enforce the wall-clock
+ * limit and react to signals.
+ */
+export function runSession(opts: SessionOptions): Promise<SessionResult> {
+  const bridgeBuffer = createBridgeBuffer();
+  const stdin = new StdinSource();
+  const spec: WorkerSpec = {
+    wasmPath: opts.wasmPath,
+    args: opts.args,
+    env: opts.env,
+    mounts: opts.mounts,
+    memoryPages: opts.memoryMiB === undefined ? undefined : Math.floor((opts.memoryMiB * 2 ** 20) / WASM_PAGE),
+    tty: [isatty(0), isatty(1), isatty(2)],
+    bridge: bridgeBuffer,
+  };
+
+  const bridge = new BridgeHost(bridgeBuffer, async (op, arg, capacity): Promise<BridgeReply> => {
+    if (op === BridgeOp.STDIN_READ) {
+      const data = await stdin.read(Math.min(arg, capacity));
+      return data ? { data } : { status: BridgeStatus.EOF };
+    }
+    if (op === BridgeOp.STDIN_WAIT) {
+      return { status: (await stdin.waitReadable(arg < 0 ? null : arg)) ? 0 : BridgeStatus.TIMEOUT };
+    }
+    return { status: BridgeStatus.ERROR };
+  });
+
+  const worker = new Worker(new URL('./worker-main.js', import.meta.url), {
+    workerData: spec,
+    stdout: false,
+    stderr: false,
+  });
+
+  return new Promise<SessionResult>((resolve) => {
+    let settled = false;
+    const timers: NodeJS.Timeout[] = [];
+    const finish = (r: SessionResult) => {
+      if (settled) return;
+      settled = true;
+      for (const t of timers) clearTimeout(t);
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
+      stdin.stop();
+      void worker.terminate();
+      resolve(r);
+    };
+    const onSigint = () => finish({ kind: 'signal', signal: 'SIGINT' });
+    const onSigterm = () => finish({ kind: 'signal', signal: 'SIGTERM' });
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
+    if (opts.timeoutSeconds !== undefined) {
+      timers.push(setTimeout(() => finish({ kind: 'timeout', seconds: opts.timeoutSeconds! }), opts.timeoutSeconds * 1000));
+    }
+
+    worker.on('message', (m: WorkerMessage) => {
+      switch (m.t) {
+        case 'wake':
+          void bridge.serve();
+          break;
+        case 'exit':
+          finish({ kind: 'exit', code: m.code });
+          break;
+        case 'trap':
+          finish({ kind: 'trap', reason: m.reason, func: m.func });
+          break;
+        case 'fail':
+          finish({ kind: 'fail', code: m.code, message: m.message });
+          break;
+      }
+    });
+    worker.on('error', (e) => finish({ kind: 'fail', code: 125, message: `the guest's worker failed: ${e.message}` }));
+    worker.on('exit', (code) => finish({ kind: 'fail', code: 125, message: `the guest's worker stopped unexpectedly (${code})` }));
+  });
+}

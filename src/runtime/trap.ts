@@ -1,0 +1,22 @@
+/** Turns what a guest threw into a one-line reason and the wasm function it happened in. */
+export interface TrapInfo {
+  reason: string;
+  func: string | null;
+}
+
+export function describeTrap(err: unknown): TrapInfo {
+  const e = err as { message?: string; stack?: string; name?: string };
+  let reason = String(e?.message ?? err);
+  if (e?.name === 'RangeError' && /call stack/i.test(reason)) reason = 'call stack exhausted';
+  let func: string | null = null;
+  for (const line of String(e?.stack ?? '').split('\n')) {
+    // V8 prints wasm frames as "at name (wasm://wasm/<hash>:wasm-function[<index>]:0x<offset>)".
+    const m = /^\s*at (.*?) \(?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:(0x[0-9a-f]+)\)?/.exec(line);
+    if (m) {
+      const name = m[1]!.replace(/^.*?\.wasm\./, '').trim();
+      func = name && !name.startsWith('wasm://') ? `${name} (function ${m[2]}, offset ${m[3]})` : `function ${m[2]} at ${m[3]}`;
+      break;
+    }
+  }
+  return { reason, func };
+}
