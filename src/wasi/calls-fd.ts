@@ -130,11 +130,15 @@ export function fdCalls(ctx: WasiContext) {
     fd_renumber(from: number, to: number): number {
       try {
         const d = ctx.fd(from);
-        const target = ctx.fd(to);
+        // The target need not be open: programs save stdout with
+        // renumber(1, spare) and restore it later (Yosys does, around ABC),
+        // and wasmtime accepts that. A negative fd number is still EBADF.
+        if (to < 0 || to >= 1 << 16) throw fsError(Errno.BADF);
         if (from === to) return 0;
+        const target = ctx.fds[to];
         ctx.fds[to] = d;
         ctx.fds[from] = undefined;
-        target.close();
+        target?.close();
         return 0;
       } catch (e) {
         return fail(e);
