@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Prepare a machine (developer or CI) to build and test Capsule.
+#   bash scripts/setup.sh          install what is missing, build everything
+#   bash scripts/setup.sh --demo   ... then run the SQLite shell through capsule
+# Idempotent: when everything is already there it only checks and returns quickly.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DEMO=0
+for arg in "$@"; do
+  case "$arg" in
+    --demo) DEMO=1 ;;
+    -h | --help)
+      sed -n '2,5p' "$0"
+      exit 0
+      ;;
+    *)
+      echo "setup: unknown argument: $arg (try --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+step() { printf '==> %s\n' "$*"; }
+
+# 1. Debian packages: the WASI C toolchain and tools used by tests and benchmarks.
+PACKAGES=(clang lld wasi-libc libclang-rt-dev-wasm32 binaryen wabt tmux hyperfine)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  if [[ "$(id -u)" != 0 ]]; then
+    echo "setup: missing Debian packages: ${missing[*]}" >&2
+    echo "setup: run as root, or install them first: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  step "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# 2. npm dependencies (npm ci only when node_modules is missing or stale).
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+# 3. TypeScript build (tsc is incremental enough at this size; always run it).
+step "npm run build"
+rm -rf dist
+npm run --silent build
+
+# 4. WASI guests: our test programs and the SQLite shell.
+step "building guest programs"
+bash scripts/build-guests.sh
+step "building the SQLite shell"
+bash scripts/build-sqlite.sh
+
+if [[ "$DEMO" == 1 ]]; then
+  step "demo: SQLite shell through capsule on build/demo/demo.db"
+  mkdir -p build/demo
+  node dist/src/cli/main.js run --dir build/demo::/data build/wasm/sqlite3.wasm -- /data/demo.db \
+    "create table if not exists t(x); insert into t values (42); select count(*), sum(x) from t;"
+fi
+step "setup done"
