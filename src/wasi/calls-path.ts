@@ -60,7 +60,11 @@ export function pathCalls(ctx: WasiContext) {
         try {
           handle = dir.fs.open(r.path, flags);
         } catch (e) {
-          if (!follow || (e as { errno?: number }).errno !== Errno.LOOP || flags.exclusive) throw e;
+          // A final symlink shows as ELOOP (or ENOTDIR with O_DIRECTORY, as
+          // Linux reports it); only then is it worth following.
+          const errno = (e as { errno?: number }).errno;
+          const symlinkLike = errno === Errno.LOOP || (errno === Errno.NOTDIR && wantsDir);
+          if (!follow || !symlinkLike || flags.exclusive) throw e;
           r = resolve(dir, path, true);
           handle = dir.fs.open(r.path, flags);
         }
