@@ -8,6 +8,7 @@
 import type { DirEntry, FileHandle, FileKind, FileSystem, OpenFlags, Stat, TimeSpec } from './types.js';
 import { Errno, fsError } from './errno.js';
 import { baseName, compareNames, isWithin, nowNs, parentOf } from './path.js';
+import { populate, type TreeSpec } from './populate.js';
 
 interface InodeBase {
   readonly ino: bigint;
@@ -45,9 +46,12 @@ export class MemoryFileSystem implements FileSystem {
   private nextIno = 2n;
   private readonly root: DirInode;
 
-  constructor(opts: { readOnly?: boolean } = {}) {
-    this.readOnly = opts.readOnly ?? false;
+  /** `tree` is written before the filesystem turns read-only, the way to fill a read-only instance. */
+  constructor(opts: { readOnly?: boolean; tree?: TreeSpec } = {}) {
+    this.readOnly = false;
     this.root = this.newDir();
+    if (opts.tree) populate(this, opts.tree);
+    this.readOnly = opts.readOnly ?? false;
   }
 
   kind(path: string): FileKind | null {
