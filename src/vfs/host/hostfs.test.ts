@@ -1,18 +1,13 @@
 import { test } from 'node:test';
-import { mkdtempSync, rmSync, lstatSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostFileSystem } from './hostfs.js';
+import { tempDir } from './testing.js';
 import { populate } from '../populate.js';
 import { Errno } from '../errno.js';
 import { expectErrno, runFileSystemContract, runReadOnlyContract } from '../fs.case.test.js';
-
-export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'capsule-hostfs-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 runFileSystemContract('HostFileSystem', () => {
   const { dir, cleanup } = tempDir();
