@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# All benchmarks (`npm run bench`). Builds what they need, then runs them in turn.
+# Arguments go to every benchmark, e.g. `npm run bench -- --runs 3`.
+# Results are printed and written to docs/benchmarks.md.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+echo "==> build (tsc)"
+npx --no-install tsc -p tsconfig.json
+# The guest programs and the SQLite shell: each script skips what is up to date.
+if [[ -f scripts/build-guests.sh ]]; then bash scripts/build-guests.sh; fi
+if [[ -f scripts/build-sqlite.sh && ! -f build/wasm/sqlite3.wasm ]]; then bash scripts/build-sqlite.sh; fi
+if [[ -f scripts/extract-yosys-share.mjs ]]; then node scripts/extract-yosys-share.mjs; fi
+
+echo "==> runtime: capsule run vs node:wasi"
+node dist/bench/runtime.js "$@"
