@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { root } from './helpers.js';
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...sources(p));
+    else if (name.endsWith('.ts') && !name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const src = join(root, 'src');
+const rel = (p: string) => relative(src, p);
+
+test('the portable layers import no Node API, so they can run in a browser', () => {
+  const portable = sources(src).filter((p) => {
+    const r = rel(p);
+    if (r.startsWith('vfs/host/') || r.startsWith('runtime/node/')) return false;
+    return r.startsWith('wasi/') || r.startsWith('vfs/') || r.startsWith('runtime/');
+  });
+  assert.ok(portable.length > 10);
+  for (const p of portable) {
+    const text = readFileSync(p, 'utf8');
+    assert.doesNotMatch(text, /from '(node:|fs|path|os|worker_threads)/, `${rel(p)} imports a Node module`);
+    assert.doesNotMatch(text, /\bprocess\./, `${rel(p)} uses process`);
+    assert.doesNotMatch(text, /\bBuffer\b/, `${rel(p)} uses Buffer`);
+  }
+});
+
+test('dependencies point downwards only', () => {
+  const order = ['wasi', 'vfs', 'runtime', 'cli'];
+  // wasi may use vfs's contract and errno; vfs must not know about wasi; nothing below cli imports cli.
+  const forbidden: Record<string, string[]> = {
+    vfs: ['wasi/', 'runtime/', 'cli/'],
+    wasi: ['runtime/', 'cli/'],
+    runtime: ['cli/'],
+  };
+  for (const p of sources(src)) {
+    const layer = rel(p).split('/')[0]!;
+    assert.ok(order.includes(layer), `unknown layer ${layer}`);
+    const text = readFileSync(p, 'utf8');
+    for (const f of forbidden[layer] ?? []) {
+      const re = new RegExp(`from '(\\.\\./)+${f}`);
+      assert.doesNotMatch(text, re, `${rel(p)} imports ${f}`);
+    }
+  }
+});
+
+test('only the CLI calls process.exit', () => {
+  for (const p of sources(src)) {
+    if (rel(p).startsWith('cli/')) continue;
+    assert.doesNotMatch(readFileSync(p, 'utf8'), /process\.exit\(/, `${rel(p)} calls process.exit`);
+  }
+});
