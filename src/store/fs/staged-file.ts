@@ -1,0 +1,90 @@
+/**
+ * Staged writes: the one way a file appears in the store. The bytes go to a
+ * fresh file in tmp/ (O_EXCL, unique name), are fsync'd, and the file is
+ * renamed onto its final name; then the directory is fsync'd so the rename
+ * itself survives a power cut. Any failure removes the staged file. A crash
+ * or `kill -9` can leave a file in tmp/, never a partial file under its final
+ * name; gc removes old tmp/ leftovers.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { StoreError } from '../types.js';
+
+/** Unique among processes (pid) and within one (random); `.tmp` marks it as staged. */
+export function stagedName(): string {
+  return `${process.pid}-${randomBytes(8).toString('hex')}.tmp`;
+}
+
+/** Replaces (or creates) `target` with `bytes`, atomically. Throws StoreError IO. */
+export function writeFileStaged(tmpDir: string, target: string, bytes: Uint8Array, mode = 0o644): void {
+  const staged = stageFile(tmpDir, bytes, mode);
+  try {
+    const dir = dirname(target);
+    const created = mkdirSync(dir, { recursive: true });
+    renameSync(staged, target);
+    fsyncDir(dir);
+    // A directory made just now is itself an entry in its parent.
+    if (created !== undefined) fsyncDir(dirname(created));
+  } catch (e) {
+    rmSync(staged, { force: true });
+    throw ioError('commit', target, e);
+  }
+}
+
+/** Writes bytes to a new file in tmpDir, fsync'd; returns its path. Throws StoreError IO. */
+export function stageFile(tmpDir: string, bytes: Uint8Array, mode = 0o644): string {
+  const staged = join(tmpDir, stagedName());
+  let fd: number | undefined;
+  try {
+    mkdirSync(tmpDir, { recursive: true });
+    fd = openSync(staged, 'wx', mode);
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    return staged;
+  } catch (e) {
+    if (fd !== undefined) closeQuietly(fd);
+    rmSync(staged, { force: true });
+    throw ioError('stage', staged, e);
+  }
+}
+
+/**
+ * fsync on a directory makes its entries durable on Linux and macOS. Some
+ * platforms (Windows) cannot open a directory for it; there rename is
+ * durable on its own, so that failure is ignored.
+ */
+export function fsyncDir(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    fsyncSync(fd);
+  } catch (e) {
+    if (!isCode(e, 'EISDIR', 'EINVAL', 'EPERM', 'EBADF')) throw e;
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+export function ioError(op: string, path: string, e: unknown): StoreError {
+  if (e instanceof StoreError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new StoreError('IO', `cannot ${op} ${path}: ${msg}`, undefined, { cause: e });
+}
+
+export function isCode(e: unknown, ...codes: string[]): boolean {
+  return typeof e === 'object' && e !== null && codes.includes((e as { code?: unknown }).code as string);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already failing; the first error is the one to report
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Content-addressed object stores. An object is immutable bytes named by a
+ * digest (`sha256:<hex>`, see package/types.ts). For metadata objects
+ * (manifests, layer indexes, profiles) the digest is the SHA-256 of the stored
+ * bytes; for chunks it is the SHA-256 of the *decoded* bytes, so a store takes
+ * a `Verifier` that knows how to check what it holds.
+ *
+ * The interface is synchronous: the guest's filesystem reads chunks through it
+ * from inside the worker, where blocking is the point. Remote stores (HTTP, S3)
+ * are reached through the runtime's sync bridge, behind this same interface.
+ */
+import type { Digest } from '../package/types.js';
+
+/** Returns true when `bytes` really are the object `digest`. */
+export type Verifier = (digest: Digest, bytes: Uint8Array) => boolean;
+
+export interface ObjectStore {
+  has(digest: Digest): boolean;
+  /**
+   * The stored bytes, checked with `verify` (default: SHA-256 of the bytes).
+   * Throws StoreError NOT_FOUND or CORRUPT; corrupt bytes are never returned.
+   */
+  read(digest: Digest, verify?: Verifier): Uint8Array;
+  /**
+   * Stores bytes under digest after checking them with `verify`. The write is
+   * staged and committed atomically (a crash leaves no visible partial object);
+   * writing an object that exists is a no-op. Throws StoreError CORRUPT when
+   * the bytes do not match.
+   */
+  write(digest: Digest, bytes: Uint8Array, verify?: Verifier): void;
+  /** Removes an object; absent objects are fine. */
+  delete(digest: Digest): void;
+  /** Every digest in the store, in no particular order. */
+  list(): Iterable<Digest>;
+  /** Stored size in bytes, or null when absent. */
+  size(digest: Digest): number | null;
+}
+
+/**
+ * NOT_FOUND   no such object or ref
+ * CORRUPT     stored bytes (or a ref/lease file) fail verification
+ * IO          the filesystem refused an operation; the message names the path
+ * BAD_DIGEST  a digest string that is not `sha256:<64 lowercase hex>`
+ * BAD_REF     a package name, version or range that is not valid
+ * LOCKED      the store lock could not be taken before the timeout
+ */
+export type StoreErrorCode = 'NOT_FOUND' | 'CORRUPT' | 'IO' | 'BAD_DIGEST' | 'BAD_REF' | 'LOCKED';
+
+/** The one error type of the store layer; `code` is stable for callers and tests. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    readonly digest?: Digest,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
