@@ -1,0 +1,32 @@
+/**
+ * Node adapter for chunk encoding: zstd through zstd-napi (native libzstd),
+ * gzip through node:zlib. Encoding only happens when packing, so only Node
+ * needs the encoder.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
+import { frameChunk, rawChunk, type ChunkDecoders } from './codec.js';
+import { ChunkEncoding } from './types.js';
+
+/** zstd level 3: see docs/chunking.md for why. */
+export const DEFAULT_ZSTD_LEVEL = 3;
+
+export const nodeDecoders: ChunkDecoders = {
+  zstd: (payload) => zstdDecompress(payload),
+  gzip: (payload, maxSize) => gunzipSync(payload, { maxOutputLength: maxSize }),
+};
+
+export type EncodeCodec = 'zstd' | 'gzip' | 'raw';
+
+/** The stored form of `plain`, compressed unless that saves less than 5%. */
+export function encodeChunk(plain: Uint8Array, codec: EncodeCodec = 'zstd', level = DEFAULT_ZSTD_LEVEL): Uint8Array {
+  switch (codec) {
+    case 'zstd':
+      // The one-shot API writes the content size into the frame header, which readers require.
+      return frameChunk(plain, ChunkEncoding.ZSTD, zstdCompress(plain, { compressionLevel: level }));
+    case 'gzip':
+      return frameChunk(plain, ChunkEncoding.GZIP, gzipSync(plain, { level: Math.min(9, level) }));
+    case 'raw':
+      return rawChunk(plain);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * A small in-memory ObjectStore for the package layer's tests and benchmarks.
+ * It follows the ObjectStore contract (store/types.ts): verify on read and on
+ * write, writes of existing objects are no-ops. `tamper` lets tests flip
+ * stored bytes behind the store's back.
+ */
+import { StoreError, type ObjectStore, type Verifier } from '../store/types.js';
+import { digestOf, type Hasher } from './hash.js';
+import type { Digest } from './types.js';
+
+export class MemoryObjectStore implements ObjectStore {
+  private readonly objects = new Map<Digest, Uint8Array>();
+
+  constructor(private readonly hasher: Hasher) {}
+
+  private defaultVerify: Verifier = (digest, bytes) => digestOf(bytes, this.hasher) === digest;
+
+  has(digest: Digest): boolean {
+    return this.objects.has(digest);
+  }
+
+  read(digest: Digest, verify: Verifier = this.defaultVerify): Uint8Array {
+    const bytes = this.objects.get(digest);
+    if (!bytes) throw new StoreError('NOT_FOUND', `object ${digest} not found`, digest);
+    if (!verify(digest, bytes)) throw new StoreError('CORRUPT', `object ${digest} is corrupt`, digest);
+    return bytes;
+  }
+
+  write(digest: Digest, bytes: Uint8Array, verify: Verifier = this.defaultVerify): void {
+    if (this.objects.has(digest)) return;
+    if (!verify(digest, bytes)) throw new StoreError('CORRUPT', `bytes do not match ${digest}`, digest);
+    this.objects.set(digest, bytes.slice());
+  }
+
+  delete(digest: Digest): void {
+    this.objects.delete(digest);
+  }
+
+  list(): Iterable<Digest> {
+    return [...this.objects.keys()];
+  }
+
+  size(digest: Digest): number | null {
+    return this.objects.get(digest)?.length ?? null;
+  }
+
+  /** Test hook: XORs one stored byte with `mask`. */
+  tamper(digest: Digest, offset: number, mask = 0x01): void {
+    const bytes = this.objects.get(digest);
+    if (!bytes || offset >= bytes.length) throw new Error(`cannot tamper with ${digest} at ${offset}`);
+    bytes[offset]! ^= mask;
+  }
+
+  /** Sum of stored sizes. */
+  totalBytes(): number {
+    let n = 0;
+    for (const b of this.objects.values()) n += b.length;
+    return n;
+  }
+}
