@@ -28,7 +28,8 @@ export interface CapsuleHome {
 
 export function capsuleHome(env: Record<string, string | undefined> = process.env): CapsuleHome {
   const configured = env.CAPSULE_HOME;
-  const root = configured !== undefined && configured !== '' ? resolve(configured) : join(homedir(), '.capsule');
+  const root =
+    configured !== undefined && configured !== '' ? resolve(configured) : join(homedir(), '.capsule');
   return {
     root,
     store: storeLayout(join(root, 'store')),

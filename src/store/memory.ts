@@ -32,7 +32,8 @@ export class MemoryObjectStore implements ObjectStore {
   read(digest: Digest, verify: Verifier = this.#verify): Uint8Array {
     assertDigest(digest);
     const bytes = this.#objects.get(digest);
-    if (bytes === undefined) throw new StoreError('NOT_FOUND', `object ${digest} is not in the store`, digest);
+    if (bytes === undefined)
+      throw new StoreError('NOT_FOUND', `object ${digest} is not in the store`, digest);
     // Verified on every read, like the disk store: the contract is the same
     // whatever sits behind it.
     checkBytes(verify, digest, bytes, 'in memory');

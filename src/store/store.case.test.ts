@@ -27,7 +27,8 @@ export function expectStoreError(fn: () => unknown, code: StoreErrorCode, mentio
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof StoreError, `expected StoreError, got ${String(e)}`);
     assert.equal(e.code, code, e.message);
-    if (mention !== undefined) assert.ok(e.message.includes(mention), `"${e.message}" should mention ${mention}`);
+    if (mention !== undefined)
+      assert.ok(e.message.includes(mention), `"${e.message}" should mention ${mention}`);
     return true;
   });
 }
@@ -192,7 +193,8 @@ export function runObjectStoreContract(name: string, make: MakeObjectStore): voi
         };
         assert.throws(
           () => store.read(d, boom),
-          (e: unknown) => e instanceof StoreError && e.code === 'CORRUPT' && e.message.includes('bad zstd frame'),
+          (e: unknown) =>
+            e instanceof StoreError && e.code === 'CORRUPT' && e.message.includes('bad zstd frame'),
         );
         expectStoreError(() => store.write(digestOf(enc('y')), enc('y'), boom), 'CORRUPT');
       }),

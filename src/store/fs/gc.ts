@@ -93,7 +93,8 @@ export function collectGarbage(store: FsObjectStore, options: GcOptions): GcResu
     result.kept = all.length - result.removed;
     if (!dryRun) {
       for (const path of leases.dead) rmSync(path, { force: true });
-      result.staleStaged = removeOld(layout.tmp, tmpMaxAgeMs, now) + removeOld(layout.locks, tmpMaxAgeMs, now);
+      result.staleStaged =
+        removeOld(layout.tmp, tmpMaxAgeMs, now) + removeOld(layout.locks, tmpMaxAgeMs, now);
     }
     result.removedDigests.sort();
     return result;

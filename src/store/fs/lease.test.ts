@@ -48,9 +48,15 @@ test(
   withLayout(async (layout) => {
     mkdirSync(layout.leases, { recursive: true });
     const gone = join(layout.leases, 'gone.json');
-    writeFileSync(gone, JSON.stringify({ pid: await deadPid(), hostname: hostname(), time: '', digests: [A] }));
+    writeFileSync(
+      gone,
+      JSON.stringify({ pid: await deadPid(), hostname: hostname(), time: '', digests: [A] }),
+    );
     const damaged = join(layout.leases, 'damaged.json');
-    writeFileSync(damaged, JSON.stringify({ pid: process.pid, hostname: hostname(), time: '', digests: ['../x'] }));
+    writeFileSync(
+      damaged,
+      JSON.stringify({ pid: process.pid, hostname: hostname(), time: '', digests: ['../x'] }),
+    );
     const remote = join(layout.leases, 'remote.json');
     writeFileSync(remote, JSON.stringify({ pid: 1, hostname: 'elsewhere.invalid', time: '', digests: [A] }));
     const scan = scanLeases(layout);

@@ -56,7 +56,11 @@ export function registerLease(layout: StoreLayout, digests: Digest[], options: L
   const missing = options.store === undefined ? [] : digests.filter((d) => !options.store?.has(d));
   if (missing.length > 0) {
     lease.release();
-    throw new StoreError('NOT_FOUND', `object ${missing[0]} is not in the store (removed by gc?)`, missing[0]);
+    throw new StoreError(
+      'NOT_FOUND',
+      `object ${missing[0]} is not in the store (removed by gc?)`,
+      missing[0],
+    );
   }
   return lease;
 }

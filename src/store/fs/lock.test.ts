@@ -44,7 +44,11 @@ test(
       const t0 = Date.now();
       expectStoreError(() => acquireLock(locks, 'store', { timeoutMs: 150 }), 'LOCKED', `pid ${process.pid}`);
       assert.ok(Date.now() - t0 >= 150);
-      expectStoreError(() => acquireLock(locks, 'store', { timeoutMs: 0 }), 'LOCKED', join(locks, 'store.lock'));
+      expectStoreError(
+        () => acquireLock(locks, 'store', { timeoutMs: 0 }),
+        'LOCKED',
+        join(locks, 'store.lock'),
+      );
       // Other names are other locks.
       withLock(locks, () => undefined, { name: 'other', timeoutMs: 0 });
     } finally {
@@ -70,7 +74,11 @@ test(
   withDir(async (locks) => {
     mkdirSync(locks, { recursive: true });
     writeFileSync(join(locks, 'store.lock'), record(await deadPid(), 'some-other-host.invalid'));
-    expectStoreError(() => acquireLock(locks, 'store', { timeoutMs: 100 }), 'LOCKED', 'some-other-host.invalid');
+    expectStoreError(
+      () => acquireLock(locks, 'store', { timeoutMs: 100 }),
+      'LOCKED',
+      'some-other-host.invalid',
+    );
   }),
 );
 
@@ -117,7 +125,9 @@ test(
           writeFileSync(${JSON.stringify(counter)}, String(n + 1));
         }, { timeoutMs: 20000, pollMs: 1 });
       }`;
-    const results = await Promise.all([spawnModule(source), spawnModule(source), spawnModule(source)].map(finished));
+    const results = await Promise.all(
+      [spawnModule(source), spawnModule(source), spawnModule(source)].map(finished),
+    );
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     assert.equal(readFileSync(counter, 'utf8'), '45');
     assert.deepEqual(readdirSync(locks), []);

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../types.js';
 import { digestOf, expectStoreError, runObjectStoreContract } from '../store.case.test.js';
@@ -55,7 +63,8 @@ test(
     let returned: Uint8Array | undefined;
     assert.throws(
       () => (returned = store.read(d)),
-      (e: unknown) => e instanceof StoreError && e.code === 'CORRUPT' && e.digest === d && e.message.includes(d),
+      (e: unknown) =>
+        e instanceof StoreError && e.code === 'CORRUPT' && e.digest === d && e.message.includes(d),
     );
     assert.equal(returned, undefined);
     // Truncation is corruption too.

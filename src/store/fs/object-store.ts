@@ -53,7 +53,8 @@ export class FsObjectStore implements ObjectStore {
     try {
       buf = readFileSync(path);
     } catch (e) {
-      if (isCode(e, 'ENOENT')) throw new StoreError('NOT_FOUND', `object ${digest} is not in the store`, digest);
+      if (isCode(e, 'ENOENT'))
+        throw new StoreError('NOT_FOUND', `object ${digest} is not in the store`, digest);
       throw ioError('read', path, e);
     }
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);

@@ -40,7 +40,16 @@ test(
 test(
   'versions sort by semver, listRefs by name then version',
   withRefs((refs) => {
-    for (const v of ['1.10.0', '1.9.0', '1.0.0', '2.0.0-rc.1', '2.0.0-rc.10', '2.0.0-rc.2', '2.0.0', '1.0.0+b2']) {
+    for (const v of [
+      '1.10.0',
+      '1.9.0',
+      '1.0.0',
+      '2.0.0-rc.1',
+      '2.0.0-rc.10',
+      '2.0.0-rc.2',
+      '2.0.0',
+      '1.0.0+b2',
+    ]) {
       refs.setRef('yosys', v, A);
     }
     refs.setRef('flite', '0.1.1', B);
@@ -103,7 +112,17 @@ test(
       expectStoreError(() => refs.getRef(name, '1.0.0'), 'BAD_REF');
       expectStoreError(() => refs.versions(name), 'BAD_REF');
     }
-    for (const version of ['../../x', '1.0.0/../../x', 'v1.0.0', ' 1.0.0', '1.0', '01.0.0', '', 'latest', '1.0.0\0']) {
+    for (const version of [
+      '../../x',
+      '1.0.0/../../x',
+      'v1.0.0',
+      ' 1.0.0',
+      '1.0',
+      '01.0.0',
+      '',
+      'latest',
+      '1.0.0\0',
+    ]) {
       expectStoreError(() => refs.setRef('app', version, A), 'BAD_REF');
       expectStoreError(() => refs.deleteRef('app', version), 'BAD_REF');
     }
@@ -146,7 +165,10 @@ test(
     }
     const r = await done;
     assert.equal(r.code, 0, r.stderr);
-    assert.ok([...seen].every((d) => d === A || d === B), `saw ${[...seen].join(', ')}`);
+    assert.ok(
+      [...seen].every((d) => d === A || d === B),
+      `saw ${[...seen].join(', ')}`,
+    );
     assert.deepEqual(readdirSync(join(root, 'tmp')), []);
   }),
 );

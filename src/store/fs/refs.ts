@@ -48,7 +48,8 @@ export class FsRefStore {
       throw ioError('read ref', path, e);
     }
     const digest = text.trimEnd();
-    if (!DIGEST_RE.test(digest)) throw new StoreError('CORRUPT', `ref ${name}@${version} (${path}) is damaged`);
+    if (!DIGEST_RE.test(digest))
+      throw new StoreError('CORRUPT', `ref ${name}@${version} (${path}) is damaged`);
     return digest;
   }
 
@@ -67,7 +68,9 @@ export class FsRefStore {
   /** Every ref, by name and then by ascending version. Damaged or misnamed files are skipped. */
   listRefs(): Ref[] {
     const refs: Ref[] = [];
-    for (const name of readDirOrEmpty(this.layout.refs).filter((n) => NAME_RE.test(n)).sort()) {
+    for (const name of readDirOrEmpty(this.layout.refs)
+      .filter((n) => NAME_RE.test(n))
+      .sort()) {
       for (const version of this.versions(name)) {
         const digest = this.#tryGet(name, version);
         if (digest !== null) refs.push({ name, version, digest });
@@ -79,9 +82,7 @@ export class FsRefStore {
   /** The versions of `name`, ascending by semver precedence (build metadata breaks ties). */
   versions(name: string): string[] {
     assertName(name);
-    return readDirOrEmpty(join(this.layout.refs, name))
-      .filter(isExactVersion)
-      .sort(semver.compareBuild);
+    return readDirOrEmpty(join(this.layout.refs, name)).filter(isExactVersion).sort(semver.compareBuild);
   }
 
   /**

@@ -39,7 +39,7 @@ export function stageFile(tmpDir: string, bytes: Uint8Array, mode = 0o644): stri
   try {
     mkdirSync(tmpDir, { recursive: true });
     fd = openSync(staged, 'wx', mode);
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
     closeSync(fd);
     return staged;

@@ -20,7 +20,9 @@ export function moduleUrl(file: string): string {
 
 /** Starts `node` on an ES module given as source. */
 export function spawnModule(source: string): ChildProcess {
-  return spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--input-type=module', '-e', source], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export interface ChildResult {
@@ -52,7 +54,9 @@ export function printed(child: ChildProcess, line: string): Promise<void> {
       seen += b.toString();
       if (seen.split('\n').includes(line)) resolve();
     });
-    child.on('close', (code) => reject(new Error(`child exited (${code}) before printing ${line}: ${stderr}`)));
+    child.on('close', (code) =>
+      reject(new Error(`child exited (${code}) before printing ${line}: ${stderr}`)),
+    );
   });
 }
 
