@@ -10,9 +10,11 @@ import { assertDigest } from './digest.js';
 import { StoreError, type ObjectStore, type Verifier } from './types.js';
 
 /**
- * What an object points at. `objects` are read and walked in turn; `leaves`
- * (chunks) are marked without being read, because they have no children and
- * reading every chunk would mean reading the whole store.
+ * What an object points at. `objects` are read (checked as SHA-256 of their
+ * stored bytes) and walked in turn. Chunks must be `leaves`: they are marked
+ * without being read, because they have no children, reading every chunk
+ * would mean reading the whole store, and their digest names their decoded
+ * bytes, so the default check would call them corrupt.
  */
 export interface Edges {
   objects: Digest[];
