@@ -43,6 +43,8 @@ interface Workload {
   prepare(): string | undefined;
   /** Brings the granted directories back to the same state before every run. */
   reset(): void;
+  /** What reset() does, as a shell command for the docs. */
+  resetNote?: string;
   mounts: Mount[];
   args: string[];
   /** What must be identical under both runners: stdout (normalized) and output files. */
@@ -121,6 +123,7 @@ function sqliteWorkload(): Workload {
       writeIfChanged(script, lines.join('\n') + '\n');
       return undefined;
     },
+    resetNote: 'rm -rf build/bench/sqlite/bench.db* build/bench/sqlite/tmp/*',
     reset() {
       removeDb();
       for (const name of readdirSync(tmp)) rmSync(join(tmp, name), { recursive: true, force: true });
@@ -215,6 +218,7 @@ function yosysWorkload(): Workload {
       );
       return undefined;
     },
+    resetNote: 'rm -rf build/bench/yosys/root/tmp/*',
     reset() {
       // ABC leaves nothing behind when it succeeds; clear /tmp anyway.
       for (const name of readdirSync(join(work, 'tmp')))
@@ -263,6 +267,7 @@ function fliteWorkload(): Workload {
       return undefined;
     },
     reset: () => rmSync(wav, { force: true }),
+    resetNote: 'rm -f build/bench/flite/speech.wav',
     mounts: [{ host: dir, guest: '/work' }],
     args: ['-f', '/work/paragraph.txt', '-o', '/work/speech.wav'],
     observe(stdout) {
@@ -315,17 +320,26 @@ function showCommand(argv: string[]): string {
 
 interface RunResult {
   ms: number;
+  /** user + system CPU time of the child (all its threads), when /usr/bin/time is there. */
+  cpuMs: number | undefined;
   code: number | null;
   stdout: string;
   stderr: string;
 }
+
+// GNU time reports the child's rusage (CPU time is steadier than wall time on a
+// busy machine). It adds one fork+exec to both runners alike.
+const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const timeFile = join(benchDir, '.time');
 
 /** Whole-command wall time: from just before spawn to the child's exit with all its output read. */
 function runOnce(argv: string[]): Promise<RunResult> {
   return new Promise((done, fail) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const [file, ...args] = argv as [string, ...string[]];
+    const full = timeBin ? [timeBin, '-f', '%U %S', '-o', timeFile, ...argv] : argv;
+    const [file, ...args] = full as [string, ...string[]];
+    if (timeBin) rmSync(timeFile, { force: true });
     const t0 = process.hrtime.bigint();
     const child = spawn(file, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -333,7 +347,13 @@ function runOnce(argv: string[]): Promise<RunResult> {
     child.on('error', fail);
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      done({ ms, code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      let cpuMs: number | undefined;
+      if (timeBin && existsSync(timeFile)) {
+        const last = readFileSync(timeFile, 'utf8').trim().split('\n').pop() ?? '';
+        const m = /^([\d.]+) ([\d.]+)$/.exec(last);
+        if (m) cpuMs = (Number(m[1]) + Number(m[2])) * 1000;
+      }
+      done({ ms, cpuMs, code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
   });
 }
@@ -348,6 +368,8 @@ interface Row {
   w: Workload;
   capsule: number[];
   node: number[];
+  capsuleCpu: number[];
+  nodeCpu: number[];
   check: string;
   skipped?: string;
 }
@@ -361,23 +383,34 @@ function fmt(ms: number): string {
 }
 
 function table(rows: Row[]): string {
-  const head =
-    '| workload | capsule median | node:wasi median | ratio capsule/node:wasi | capsule min–max | node:wasi min–max | output check |';
-  const lines = [head, '|---|---:|---:|---:|---:|---:|---|'];
+  const lines = [
+    '| workload | capsule median | node:wasi median | ratio | capsule min–max | node:wasi min–max | CPU capsule | CPU node:wasi | CPU ratio |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
   for (const r of rows) {
     if (r.skipped) {
-      lines.push(`| ${r.w.letter}. ${r.w.title} | – | – | – | – | – | skipped: ${r.skipped} |`);
+      lines.push(`| ${r.w.letter}. ${r.w.title} | – | – | – | – | – | – | – | – |`);
       continue;
     }
     const mc = median(r.capsule);
     const mn = median(r.node);
+    const cpu =
+      r.capsuleCpu.length === r.capsule.length && r.nodeCpu.length === r.node.length
+        ? `${fmt(median(r.capsuleCpu))} | ${fmt(median(r.nodeCpu))} | ${(median(r.capsuleCpu) / median(r.nodeCpu)).toFixed(2)}`
+        : '– | – | –';
     lines.push(
       `| ${r.w.letter}. ${r.w.title} | ${fmt(mc)} | ${fmt(mn)} | **${(mc / mn).toFixed(2)}** | ` +
         `${fmt(Math.min(...r.capsule))}–${fmt(Math.max(...r.capsule))} | ` +
-        `${fmt(Math.min(...r.node))}–${fmt(Math.max(...r.node))} | ${r.check} |`,
+        `${fmt(Math.min(...r.node))}–${fmt(Math.max(...r.node))} | ${cpu} |`,
     );
   }
   return lines.join('\n');
+}
+
+function checks(rows: Row[]): string {
+  return rows
+    .map((r) => `- ${r.w.letter}. ${r.w.key}: ${r.skipped ? `skipped: ${r.skipped}` : r.check}`)
+    .join('\n');
 }
 
 async function verify(w: Workload): Promise<{ ok: boolean; note: string }> {
@@ -432,10 +465,9 @@ function writeDocs(rows: Row[], runs: number): void {
   const commands = rows
     .filter((r) => !r.skipped)
     .map((r) => {
-      const prep = r.w.key === 'sqlite' ? '# before every run: rm -f build/bench/sqlite/bench.db*\n' : '';
-      const prepFlite = r.w.key === 'flite' ? '# before every run: rm -f build/bench/flite/speech.wav\n' : '';
+      const prep = r.w.resetNote ? `# before every run: ${r.w.resetNote}\n` : '';
       return (
-        `# ${r.w.letter}. ${r.w.title}\n${prep}${prepFlite}` +
+        `# ${r.w.letter}. ${r.w.title}\n${prep}` +
         `${showCommand(command('capsule', r.w))}\n${showCommand(command('node:wasi', r.w))}`
       );
     })
@@ -446,8 +478,14 @@ function writeDocs(rows: Row[], runs: number): void {
     `Measured ${when} on ${machine()}; ${runs} runs of each runner per workload, alternating`,
     'capsule, node:wasi, capsule, … after one untimed run of each that checks the outputs.',
     'Whole-command wall time (process spawn to exit, output read), so Node start-up is included on both sides.',
+    'Ratio = capsule median / node:wasi median. CPU = user + system time of the whole process (all threads),',
+    'from /usr/bin/time, median.',
     '',
     table(rows),
+    '',
+    'Output checks (one untimed run of each runner before timing):',
+    '',
+    checks(rows),
     '',
     'The exact commands (run from the repository root):',
     '',
@@ -513,7 +551,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   let failed = false;
   for (const w of chosen) {
-    const row: Row = { w, capsule: [], node: [], check: '' };
+    const row: Row = { w, capsule: [], node: [], capsuleCpu: [], nodeCpu: [], check: '' };
     rows.push(row);
     const why = w.prepare();
     if (why) {
@@ -538,11 +576,13 @@ async function main(): Promise<void> {
         if (r.code !== 0)
           throw new Error(`${w.key} under ${runner} exited with ${r.code}: ${r.stderr.trim()}`);
         (runner === 'capsule' ? row.capsule : row.node).push(r.ms);
-        process.stdout.write(`  ${runner.padEnd(9)} run ${i + 1}/${runs}: ${fmt(r.ms)}\n`);
+        if (r.cpuMs !== undefined) (runner === 'capsule' ? row.capsuleCpu : row.nodeCpu).push(r.cpuMs);
+        const cpu = r.cpuMs === undefined ? '' : ` (CPU ${fmt(r.cpuMs)})`;
+        process.stdout.write(`  ${runner.padEnd(9)} run ${i + 1}/${runs}: ${fmt(r.ms)}${cpu}\n`);
       }
     }
   }
-  process.stdout.write('\n' + table(rows) + '\n');
+  process.stdout.write('\n' + table(rows) + '\n\nOutput checks:\n' + checks(rows) + '\n');
   if (docs) {
     writeDocs(rows, runs);
     process.stdout.write(`\nwritten to ${rel(docsFile)}\n`);
