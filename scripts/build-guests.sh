@@ -24,9 +24,10 @@ for src in tests/guest/*.c; do
   fi
   extra=()
   case "$name" in
-    # keep DWARF and the name section so traps show `crash_here` in the stack
-    trap) extra=(-g) ;;
-    # process clocks for misc.c come from WASI itself; nothing emulated
+    # Keep DWARF and the name section so a trap can be reported as `crash_here`.
+    # -O0 also matters: with -O1 and up, clang runs binaryen's wasm-opt after
+    # linking (when it is installed), and that drops the name section.
+    trap) extra=(-O0 -g) ;;
   esac
   (
     "$CC" "${CFLAGS[@]}" "${extra[@]}" "$src" -o "$out.tmp"
