@@ -66,8 +66,14 @@ export class FsObjectStore implements ObjectStore {
     const path = this.pathOf(digest);
     checkBytes(verify, digest, bytes, 'refused on write');
     if (this.#freshen(path)) return;
-    // 0444: objects are immutable; a stray write by another tool fails loudly.
-    writeFileStaged(this.layout.tmp, path, bytes, 0o444);
+    try {
+      // 0444: objects are immutable; a stray write by another tool fails loudly.
+      writeFileStaged(this.layout.tmp, path, bytes, 0o444);
+    } catch (e) {
+      // Where rename cannot replace a read-only file (Windows), losing the
+      // race to another writer of the same object is still success.
+      if (this.#stat(digest) === null) throw e;
+    }
   }
 
   delete(digest: Digest): void {
