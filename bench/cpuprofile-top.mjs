@@ -9,6 +9,7 @@ if (!file) {
   process.stderr.write('usage: node bench/cpuprofile-top.mjs FILE.cpuprofile [N]\n');
   process.exit(2);
 }
+process.stdout.on('error', () => process.exit(0)); // `| head` is fine
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const parent = new Map();
