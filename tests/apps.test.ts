@@ -12,9 +12,25 @@ test('SQLite shell: a database in a granted directory persists across runs', asy
   const t = tempDir();
   try {
     const dir = `${t.path}::/data`;
-    const a = await capsule(['run', '--dir', dir, wasm('sqlite3'), '--', '/data/app.db', 'create table kv(k text primary key, v); insert into kv values (\'a\', 1), (\'b\', 2);']);
+    const a = await capsule([
+      'run',
+      '--dir',
+      dir,
+      wasm('sqlite3'),
+      '--',
+      '/data/app.db',
+      "create table kv(k text primary key, v); insert into kv values ('a', 1), ('b', 2);",
+    ]);
     assert.equal(a.code, 0, a.stderr);
-    const b = await capsule(['run', '--dir', dir, wasm('sqlite3'), '--', '/data/app.db', "select group_concat(k || '=' || v) from kv;"]);
+    const b = await capsule([
+      'run',
+      '--dir',
+      dir,
+      wasm('sqlite3'),
+      '--',
+      '/data/app.db',
+      "select group_concat(k || '=' || v) from kv;",
+    ]);
     assert.equal(b.code, 0, b.stderr);
     assert.equal(b.stdout.trim(), 'a=1,b=2');
     // The file on the host is a real SQLite database.
@@ -35,7 +51,9 @@ test('SQLite shell: SQL from stdin, with transactions and an index', async () =>
       'create index t_x on t(x);',
       'select count(*), sum(x), max(s) from t where x >= 100;',
     ].join('\n');
-    const r = await capsule(['run', '--dir', `${t.path}::/data`, wasm('sqlite3'), '--', '/data/db'], { input: sql });
+    const r = await capsule(['run', '--dir', `${t.path}::/data`, wasm('sqlite3'), '--', '/data/db'], {
+      input: sql,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), '100|14950|row199');
   } finally {
@@ -91,7 +109,9 @@ test('Yosys synthesizes a design and its statistics after ABC reach stdout', asy
     assert.equal(r.code, 0, r.stderr);
     // ABC renumbers fds over stdout; everything after it must still arrive.
     assert.match(r.stdout, /ABC RESULTS:/);
-    const cells = /Number of cells:\s+(\d+)/.exec(r.stdout.slice(r.stdout.lastIndexOf('Printing statistics')));
+    const cells = /Number of cells:\s+(\d+)/.exec(
+      r.stdout.slice(r.stdout.lastIndexOf('Printing statistics')),
+    );
     assert.ok(cells, 'statistics after ABC are on stdout');
     assert.ok(Number(cells[1]) > 0);
     assert.match(r.stdout, /End of script/);

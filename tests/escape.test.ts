@@ -57,7 +57,12 @@ test('host symlinks that lead out of a granted directory are refused', async () 
 test('writing through a planted link never touches the outside', async () => {
   const { t, granted, outside } = plantedHost();
   try {
-    for (const path of ['/data/abs-link', '/data/rel-link', '/data/rel-dir/new.txt', '/data/sub/up2/new.txt']) {
+    for (const path of [
+      '/data/abs-link',
+      '/data/rel-link',
+      '/data/rel-dir/new.txt',
+      '/data/sub/up2/new.txt',
+    ]) {
       const r = await probe(granted, 'write', path);
       assert.equal(r.code, 1, `${path}: ${r.stdout}`);
     }

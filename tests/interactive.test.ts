@@ -7,7 +7,17 @@ import { cliPath, tempDir, wasm } from './helpers.js';
 class Terminal {
   private readonly socket = `capsule-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
   constructor(command: string) {
-    this.tmux('new-session', '-d', '-s', 'app', '-x', '100', '-y', '40', `${command}; echo "[exit $?]"; sleep 30`);
+    this.tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'app',
+      '-x',
+      '100',
+      '-y',
+      '40',
+      `${command}; echo "[exit $?]"; sleep 30`,
+    );
   }
   private tmux(...args: string[]): string {
     return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
@@ -43,7 +53,9 @@ class Terminal {
 
 test('the SQLite shell is interactive on a terminal: prompt, answers line by line, Ctrl-D ends it', async () => {
   const t = tempDir();
-  const term = new Terminal(`${process.execPath} ${cliPath} run --dir ${t.path}::/data ${wasm('sqlite3')} -- /data/i.db`);
+  const term = new Terminal(
+    `${process.execPath} ${cliPath} run --dir ${t.path}::/data ${wasm('sqlite3')} -- /data/i.db`,
+  );
   try {
     const prompts = (n: number) => new RegExp(`(sqlite>[^]*){${n}}`);
     await term.waitFor(prompts(1));
@@ -68,7 +80,9 @@ test('the SQLite shell is interactive on a terminal: prompt, answers line by lin
 
 test('Ctrl-C stops an interactive app with exit 130', async () => {
   const t = tempDir();
-  const term = new Terminal(`${process.execPath} ${cliPath} run --dir ${t.path}::/data ${wasm('sqlite3')} -- /data/i.db`);
+  const term = new Terminal(
+    `${process.execPath} ${cliPath} run --dir ${t.path}::/data ${wasm('sqlite3')} -- /data/i.db`,
+  );
   try {
     await term.waitFor(/^sqlite>/m);
     term.key('C-c');
