@@ -61,6 +61,11 @@ step "building guest programs"
 bash scripts/build-guests.sh
 step "building the SQLite shell"
 bash scripts/build-sqlite.sh
+# Yosys's share/ tree, written out of the npm package (skips itself when present).
+if [[ -f scripts/extract-yosys-share.mjs ]]; then
+  step "extracting Yosys share/"
+  node scripts/extract-yosys-share.mjs
+fi
 
 if [[ "$DEMO" == 1 ]]; then
   step "demo: SQLite shell through capsule on build/demo/demo.db"
