@@ -107,6 +107,7 @@ export function parseCanonical(bytes: Uint8Array): unknown {
     throw new PackageError('NOT_CANONICAL', `not canonical JSON: ${(e as Error).message}`);
   }
   // Duplicate keys collapse in JSON.parse and change the length, so they are caught here too.
-  if (again !== text) throw new PackageError('NOT_CANONICAL', 'not in canonical form (key order, spacing or escaping)');
+  if (again !== text)
+    throw new PackageError('NOT_CANONICAL', 'not in canonical form (key order, spacing or escaping)');
   return value;
 }

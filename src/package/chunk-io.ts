@@ -55,6 +55,7 @@ export function readChunk(
     }
   });
   // A store that ignored the verifier would get here without bytes; never return unverified data.
-  if (plain === undefined) throw new PackageError('CORRUPT_CHUNK', `chunk ${digest}: ${problem || 'not verified'}`);
+  if (plain === undefined)
+    throw new PackageError('CORRUPT_CHUNK', `chunk ${digest}: ${problem || 'not verified'}`);
   return plain;
 }

@@ -11,15 +11,22 @@ import { ChunkEncoding } from './types.js';
 /** zstd level 3: see docs/chunking.md for why. */
 export const DEFAULT_ZSTD_LEVEL = 3;
 
+/** Plain Uint8Array views: a Buffer's `slice` shares memory, a trap for callers expecting a copy. */
+const view = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
+
 export const nodeDecoders: ChunkDecoders = {
-  zstd: (payload) => zstdDecompress(payload),
-  gzip: (payload, maxSize) => gunzipSync(payload, { maxOutputLength: maxSize }),
+  zstd: (payload) => view(zstdDecompress(payload)),
+  gzip: (payload, maxSize) => view(gunzipSync(payload, { maxOutputLength: maxSize })),
 };
 
 export type EncodeCodec = 'zstd' | 'gzip' | 'raw';
 
 /** The stored form of `plain`, compressed unless that saves less than 5%. */
-export function encodeChunk(plain: Uint8Array, codec: EncodeCodec = 'zstd', level = DEFAULT_ZSTD_LEVEL): Uint8Array {
+export function encodeChunk(
+  plain: Uint8Array,
+  codec: EncodeCodec = 'zstd',
+  level = DEFAULT_ZSTD_LEVEL,
+): Uint8Array {
   switch (codec) {
     case 'zstd':
       // The one-shot API writes the content size into the frame header, which readers require.

@@ -89,23 +89,28 @@ export function decodeChunk(stored: Uint8Array, decoders: ChunkDecoders): Uint8A
   const payload = stored.subarray(1);
   switch (encoding) {
     case ChunkEncoding.RAW:
-      if (payload.length > MAX_CHUNK_SIZE) throw new PackageError('CORRUPT_CHUNK', 'raw chunk larger than the limit');
+      if (payload.length > MAX_CHUNK_SIZE)
+        throw new PackageError('CORRUPT_CHUNK', 'raw chunk larger than the limit');
       return payload;
     case ChunkEncoding.ZSTD: {
       const size = zstdContentSize(payload);
-      if (size === null) throw new PackageError('CORRUPT_CHUNK', 'zstd frame without a valid header and content size');
-      if (size > MAX_CHUNK_SIZE) throw new PackageError('CORRUPT_CHUNK', `zstd frame declares ${size} bytes, over the limit`);
+      if (size === null)
+        throw new PackageError('CORRUPT_CHUNK', 'zstd frame without a valid header and content size');
+      if (size > MAX_CHUNK_SIZE)
+        throw new PackageError('CORRUPT_CHUNK', `zstd frame declares ${size} bytes, over the limit`);
       let plain: Uint8Array;
       try {
         plain = decoders.zstd(payload, size);
       } catch (e) {
         throw new PackageError('CORRUPT_CHUNK', `zstd frame does not decode: ${(e as Error).message}`);
       }
-      if (plain.length !== size) throw new PackageError('CORRUPT_CHUNK', 'zstd frame decodes to another size than it declares');
+      if (plain.length !== size)
+        throw new PackageError('CORRUPT_CHUNK', 'zstd frame decodes to another size than it declares');
       return plain;
     }
     case ChunkEncoding.GZIP:
-      if (!decoders.gzip) throw new PackageError('UNSUPPORTED_ENCODING', 'gzip chunks cannot be decoded here');
+      if (!decoders.gzip)
+        throw new PackageError('UNSUPPORTED_ENCODING', 'gzip chunks cannot be decoded here');
       try {
         return decoders.gzip(payload, MAX_CHUNK_SIZE);
       } catch (e) {

@@ -52,7 +52,8 @@ export const count = z
 function pathSchema(problem: (p: string) => string | null) {
   return z.string().superRefine((p, ctx) => {
     const why = problem(p);
-    if (why) ctx.addIssue({ code: 'custom', message: `unsafe path ${JSON.stringify(p.slice(0, 80))}: ${why}` });
+    if (why)
+      ctx.addIssue({ code: 'custom', message: `unsafe path ${JSON.stringify(p.slice(0, 80))}: ${why}` });
   });
 }
 

@@ -70,7 +70,8 @@ function checkSorted(paths: readonly string[], field: string): void {
 /** Validates a parsed value as a layer index. Throws PackageError INVALID_LAYER. */
 export function validateLayerIndex(value: unknown): LayerIndex {
   const r = indexSchema.safeParse(value);
-  if (!r.success) throw new PackageError('INVALID_LAYER', `invalid layer index: ${formatIssues(r.error.issues)}`);
+  if (!r.success)
+    throw new PackageError('INVALID_LAYER', `invalid layer index: ${formatIssues(r.error.issues)}`);
   const index = r.data;
   checkSorted(
     index.entries.map((e) => e.path),
@@ -85,7 +86,8 @@ export function validateLayerIndex(value: unknown): LayerIndex {
     // Sorted order puts ancestors first, so they are already in `types`.
     for (let slash = e.path.indexOf('/'); slash >= 0; slash = e.path.indexOf('/', slash + 1)) {
       const t = types.get(e.path.slice(0, slash));
-      if (t !== undefined && t !== 'dir') fail(`${at}.path`, `parent ${JSON.stringify(e.path.slice(0, slash))} is a ${t}`);
+      if (t !== undefined && t !== 'dir')
+        fail(`${at}.path`, `parent ${JSON.stringify(e.path.slice(0, slash))} is a ${t}`);
     }
     types.set(e.path, e.type);
     if (e.type === 'file') {
@@ -99,8 +101,10 @@ export function validateLayerIndex(value: unknown): LayerIndex {
       if (e.size !== 0) fail(`${at}.size`, `a ${e.type} has size 0`);
       if (e.type === 'dir' && e.target !== undefined) fail(`${at}.target`, 'only symlinks have a target');
       if (e.type === 'symlink') {
-        if (e.target === undefined || e.target === '') fail(`${at}.target`, 'a symlink needs a non-empty target');
-        if (utf8Length(e.target) > MAX_PATH_BYTES) fail(`${at}.target`, `longer than ${MAX_PATH_BYTES} bytes`);
+        if (e.target === undefined || e.target === '')
+          fail(`${at}.target`, 'a symlink needs a non-empty target');
+        if (utf8Length(e.target) > MAX_PATH_BYTES)
+          fail(`${at}.target`, `longer than ${MAX_PATH_BYTES} bytes`);
       }
     }
   });

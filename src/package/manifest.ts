@@ -17,8 +17,13 @@ import {
   type Manifest,
 } from './types.js';
 
-const name = z.string().regex(NAME_RE, 'expected a name: a-z 0-9 . _ - (1-64, starting with a letter or digit)');
-const version = z.string().max(128, 'longer than 128 characters').regex(SEMVER_RE, 'expected a semver version (1.2.3[-pre][+build])');
+const name = z
+  .string()
+  .regex(NAME_RE, 'expected a name: a-z 0-9 . _ - (1-64, starting with a letter or digit)');
+const version = z
+  .string()
+  .max(128, 'longer than 128 characters')
+  .regex(SEMVER_RE, 'expected a semver version (1.2.3[-pre][+build])');
 const envKey = text(1024)
   .min(1, 'empty name')
   .refine((k) => !k.includes('='), 'contains "="');
@@ -45,7 +50,8 @@ const manifestSchema = z.strictObject({
     .superRefine((deps, ctx) => {
       const seen = new Set<string>();
       deps.forEach((d, i) => {
-        if (seen.has(d.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate dependency "${d.name}"` });
+        if (seen.has(d.name))
+          ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate dependency "${d.name}"` });
         seen.add(d.name);
       });
     }),
@@ -62,7 +68,8 @@ const manifestSchema = z.strictObject({
       .superRefine((dirs, ctx) => {
         const seen = new Set<string>();
         dirs.forEach((d, i) => {
-          if (seen.has(d.guest)) ctx.addIssue({ code: 'custom', path: [i, 'guest'], message: `duplicate directory "${d.guest}"` });
+          if (seen.has(d.guest))
+            ctx.addIssue({ code: 'custom', path: [i, 'guest'], message: `duplicate directory "${d.guest}"` });
           seen.add(d.guest);
         });
       }),
@@ -91,7 +98,8 @@ void profileTypeMatches;
 /** Validates a parsed value as a manifest. Throws PackageError INVALID_MANIFEST naming each failing field. */
 export function validateManifest(value: unknown): Manifest {
   const r = manifestSchema.safeParse(value);
-  if (!r.success) throw new PackageError('INVALID_MANIFEST', `invalid manifest: ${formatIssues(r.error.issues)}`);
+  if (!r.success)
+    throw new PackageError('INVALID_MANIFEST', `invalid manifest: ${formatIssues(r.error.issues)}`);
   return r.data;
 }
 
@@ -102,7 +110,8 @@ export function parseManifest(bytes: Uint8Array): Manifest {
 
 export function validateProfile(value: unknown): LaunchProfile {
   const r = profileSchema.safeParse(value);
-  if (!r.success) throw new PackageError('INVALID_PROFILE', `invalid launch profile: ${formatIssues(r.error.issues)}`);
+  if (!r.success)
+    throw new PackageError('INVALID_PROFILE', `invalid launch profile: ${formatIssues(r.error.issues)}`);
   return r.data;
 }
 

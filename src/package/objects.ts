@@ -8,7 +8,17 @@ import { canonicalBytes } from './canonical.js';
 import { digestOf, type Hasher } from './hash.js';
 import { parseLayerIndex, validateLayerIndex } from './layer-index.js';
 import { parseManifest, parseProfile, validateManifest, validateProfile } from './manifest.js';
-import type { Digest, LaunchProfile, LayerIndex, Manifest } from './types.js';
+import {
+  MANIFEST_SCHEMA,
+  type Dependency,
+  type Digest,
+  type LaunchProfile,
+  type LayerIndex,
+  type LayerRef,
+  type Manifest,
+  type Permissions,
+  type SettingsDefaults,
+} from './types.js';
 
 function writeCanonical(store: ObjectStore, value: unknown, hasher: Hasher): Digest {
   const bytes = canonicalBytes(value);
@@ -41,4 +51,38 @@ export function readLayerIndex(store: ObjectStore, digest: Digest): LayerIndex {
 
 export function readProfile(store: ObjectStore, digest: Digest): LaunchProfile {
   return parseProfile(store.read(digest));
+}
+
+export interface ManifestInput {
+  name: string;
+  version: string;
+  entry: string;
+  layers: LayerRef[];
+  args?: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  dependencies?: Dependency[];
+  permissions?: Permissions;
+  settings?: SettingsDefaults;
+  profile?: Digest | null;
+  annotations?: Record<string, string>;
+}
+
+/** A validated manifest from the fields given, with empty defaults for the rest. */
+export function buildManifest(input: ManifestInput): Manifest {
+  return validateManifest({
+    schema: MANIFEST_SCHEMA,
+    name: input.name,
+    version: input.version,
+    entry: input.entry,
+    args: input.args ?? [],
+    env: input.env ?? {},
+    cwd: input.cwd ?? '/',
+    layers: input.layers,
+    dependencies: input.dependencies ?? [],
+    permissions: input.permissions ?? { dirs: [] },
+    settings: input.settings ?? { files: {} },
+    profile: input.profile ?? null,
+    annotations: input.annotations ?? {},
+  });
 }

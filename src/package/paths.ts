@@ -41,7 +41,8 @@ export function nameProblem(name: string): string | null {
   if (name.includes('\0')) return 'contains NUL';
   if (LONE_SURROGATE.test(name)) return 'not valid UTF-8';
   if (utf8Length(name) > MAX_NAME_BYTES) return `component longer than ${MAX_NAME_BYTES} bytes`;
-  if (name.startsWith(WHITEOUT_PREFIX)) return `component starts with "${WHITEOUT_PREFIX}" (reserved for whiteouts)`;
+  if (name.startsWith(WHITEOUT_PREFIX))
+    return `component starts with "${WHITEOUT_PREFIX}" (reserved for whiteouts)`;
   return null;
 }
 

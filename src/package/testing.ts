@@ -58,3 +58,28 @@ export class MemoryObjectStore implements ObjectStore {
     return n;
   }
 }
+
+/**
+ * Deterministic pseudo-random bytes (xorshift32 from a string seed), so tests
+ * and benchmarks need no fixtures and get the same data on every machine.
+ */
+export function randomBytes(n: number, seed = 'seed'): Uint8Array {
+  let x = 0x9e3779b9;
+  for (let i = 0; i < seed.length; i++) x = Math.imul(x ^ seed.charCodeAt(i), 0x01000193) | 0;
+  if (x === 0) x = 1;
+  const out = new Uint8Array(n);
+  const words = new Uint32Array(out.buffer, 0, n >>> 2);
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x;
+  }
+  for (let i = words.length * 4; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
