@@ -3,7 +3,7 @@
 // directory, so that Yosys can be run by any WASI runtime with share/ granted.
 import { mkdirSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { URL, fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const out = resolve(process.argv[2] ?? join(root, 'build/yosys/share'));
@@ -15,7 +15,8 @@ let files = 0;
 function write(dir, tree) {
   mkdirSync(dir, { recursive: true });
   for (const [name, value] of Object.entries(tree)) {
-    if (name.includes('/') || name === '..' || name === '.') throw new Error(`unsafe name in share tree: ${name}`);
+    if (name.includes('/') || name === '..' || name === '.')
+      throw new Error(`unsafe name in share tree: ${name}`);
     const path = join(dir, name);
     if (typeof value === 'string') writeFileSync(path, value);
     else if (value instanceof URL) copyFileSync(fileURLToPath(value), path);
