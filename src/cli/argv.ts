@@ -29,7 +29,12 @@ export function parseWithTarget<T extends Options>(argv: string[], options: T, u
   let rest = argv.slice(split);
   if (rest[0] === '--') rest = rest.slice(1);
   try {
-    const parsed = parseArgs({ args: head.filter((a) => a !== '--'), options, allowPositionals: true, strict: true });
+    const parsed = parseArgs({
+      args: head.filter((a) => a !== '--'),
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: parsed.values, positionals: parsed.positionals, rest };
   } catch (e) {
     throw new CliError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), 125, undefined, usage);

@@ -33,7 +33,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = commands[name];
-  if (!command) throw new CliError(`unknown command: ${name}`, 125, "run 'capsule --help' to list the commands");
+  if (!command)
+    throw new CliError(`unknown command: ${name}`, 125, "run 'capsule --help' to list the commands");
   return (await command.load())(rest);
 }
 

@@ -38,7 +38,13 @@ function writeU32(v: number): number[] {
  * Throws ModuleFormatError when the module itself needs more to start.
  */
 export function limitMemory(module: Uint8Array, maxPages: number): Uint8Array {
-  if (module.length < 8 || module[0] !== 0 || module[1] !== 0x61 || module[2] !== 0x73 || module[3] !== 0x6d) {
+  if (
+    module.length < 8 ||
+    module[0] !== 0 ||
+    module[1] !== 0x61 ||
+    module[2] !== 0x73 ||
+    module[3] !== 0x6d
+  ) {
     throw new ModuleFormatError('not a WebAssembly binary (bad magic number)');
   }
   let at = 8;

@@ -14,7 +14,10 @@ export function describeTrap(err: unknown): TrapInfo {
     const m = /^\s*at (.*?) \(?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:(0x[0-9a-f]+)\)?/.exec(line);
     if (m) {
       const name = m[1]!.replace(/^.*?\.wasm\./, '').trim();
-      func = name && !name.startsWith('wasm://') ? `${name} (function ${m[2]}, offset ${m[3]})` : `function ${m[2]} at ${m[3]}`;
+      func =
+        name && !name.startsWith('wasm://')
+          ? `${name} (function ${m[2]}, offset ${m[3]})`
+          : `function ${m[2]} at ${m[3]}`;
       break;
     }
   }

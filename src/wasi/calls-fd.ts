@@ -97,7 +97,8 @@ export function fdCalls(ctx: WasiContext) {
       try {
         const d = ctx.fd(fd);
         mem().check(newOffsetPtr, 8);
-        if (whence !== Whence.SET && whence !== Whence.CUR && whence !== Whence.END) throw fsError(Errno.INVAL);
+        if (whence !== Whence.SET && whence !== Whence.CUR && whence !== Whence.END)
+          throw fsError(Errno.INVAL);
         mem().setU64(newOffsetPtr, d.seek(offset, whence));
         return 0;
       } catch (e) {
@@ -307,7 +308,8 @@ export function fdCalls(ctx: WasiContext) {
         if (c === 0n || d.listing === null) d.listing = d.fs.readdir(d.path);
         const listing = d.listing;
         const self = d.stat().ino;
-        const parent = d.path === '' ? self : d.fs.stat(d.path.slice(0, Math.max(0, d.path.lastIndexOf('/')))).ino;
+        const parent =
+          d.path === '' ? self : d.fs.stat(d.path.slice(0, Math.max(0, d.path.lastIndexOf('/')))).ino;
         const total = listing.length + 2;
         const u8 = mem().u8;
         const v = mem().view;

@@ -23,7 +23,10 @@ function writeSizes(ctx: WasiContext, items: Uint8Array[], countPtr: number, siz
   mem.check(countPtr, 4);
   mem.check(sizePtr, 4);
   mem.setU32(countPtr, items.length);
-  mem.setU32(sizePtr, items.reduce((n, b) => n + b.length, 0));
+  mem.setU32(
+    sizePtr,
+    items.reduce((n, b) => n + b.length, 0),
+  );
 }
 
 interface ClockSub {
@@ -234,7 +237,8 @@ export function miscCalls(ctx: WasiContext) {
 
     // Sockets cannot be opened by a preview1 guest, so no fd is ever a socket.
     sock_accept: (fd: number, _flags: number, _fdPtr: number): number => sockErrno(ctx, fd),
-    sock_recv: (fd: number, _a: number, _b: number, _c: number, _d: number, _e: number): number => sockErrno(ctx, fd),
+    sock_recv: (fd: number, _a: number, _b: number, _c: number, _d: number, _e: number): number =>
+      sockErrno(ctx, fd),
     sock_send: (fd: number, _a: number, _b: number, _c: number, _d: number): number => sockErrno(ctx, fd),
     sock_shutdown: (fd: number, _how: number): number => sockErrno(ctx, fd),
   };

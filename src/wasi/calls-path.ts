@@ -95,7 +95,13 @@ export function pathCalls(ctx: WasiContext) {
       }
     },
 
-    path_filestat_get(dirfd: number, flags: number, pathPtr: number, pathLen: number, bufPtr: number): number {
+    path_filestat_get(
+      dirfd: number,
+      flags: number,
+      pathPtr: number,
+      pathLen: number,
+      bufPtr: number,
+    ): number {
       try {
         const dir = ctx.dir(dirfd);
         const path = ctx.path(pathPtr, pathLen);
@@ -245,7 +251,14 @@ export function pathCalls(ctx: WasiContext) {
       }
     },
 
-    path_rename(oldFd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): number {
+    path_rename(
+      oldFd: number,
+      oldPtr: number,
+      oldLen: number,
+      newFd: number,
+      newPtr: number,
+      newLen: number,
+    ): number {
       try {
         const from = ctx.dir(oldFd);
         const oldPath = ctx.path(oldPtr, oldLen);

@@ -45,7 +45,11 @@ export class WasiContext {
     const enc = new TextEncoder();
     this.argBytes = options.args.map((a) => enc.encode(a + '\0'));
     this.envBytes = options.env.map(([k, v]) => enc.encode(`${k}=${v}\0`));
-    this.fds.push(new StdioDescriptor(options.stdin), new StdioDescriptor(options.stdout), new StdioDescriptor(options.stderr));
+    this.fds.push(
+      new StdioDescriptor(options.stdin),
+      new StdioDescriptor(options.stdout),
+      new StdioDescriptor(options.stderr),
+    );
     for (const p of options.preopens) {
       const rooted = p.guestPath === '/';
       this.fds.push(

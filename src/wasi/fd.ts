@@ -228,7 +228,9 @@ export class StdioDescriptor extends Descriptor {
   readonly filetype: number;
   constructor(readonly stream: StdioStream) {
     const rights =
-      (stream.read ? Rights.FD_READ : 0) | (stream.write ? Rights.FD_WRITE : 0) | (STDIO_RIGHTS & ~(Rights.FD_READ | Rights.FD_WRITE));
+      (stream.read ? Rights.FD_READ : 0) |
+      (stream.write ? Rights.FD_WRITE : 0) |
+      (STDIO_RIGHTS & ~(Rights.FD_READ | Rights.FD_WRITE));
     super(rights, 0);
     // wasi-libc's isatty() is "a character device without seek/tell rights";
     // a pipe or file is reported as unknown, as wasmtime does.

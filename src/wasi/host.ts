@@ -35,7 +35,8 @@ export class WasiHost {
   start(instance: WebAssembly.Instance): number {
     const { memory, _start } = instance.exports as { memory?: WebAssembly.Memory; _start?: () => void };
     if (!(memory instanceof WebAssembly.Memory)) throw new TypeError('the module does not export its memory');
-    if (typeof _start !== 'function') throw new TypeError('the module has no _start function (not a WASI command)');
+    if (typeof _start !== 'function')
+      throw new TypeError('the module has no _start function (not a WASI command)');
     this.context.bindMemory(memory);
     _start();
     return 0;

@@ -48,7 +48,11 @@ function parseMount(spec: string, readOnly: boolean): MountSpec {
   try {
     st = statSync(host);
   } catch {
-    throw new CliError(`${flag} ${spec}: no such host directory: ${host}`, 125, 'create it first, or fix the path');
+    throw new CliError(
+      `${flag} ${spec}: no such host directory: ${host}`,
+      125,
+      'create it first, or fix the path',
+    );
   }
   if (!st.isDirectory()) throw new CliError(`${flag} ${spec}: ${host} is not a directory`, 125);
   return { host: resolve(host), guest, readOnly };
@@ -58,7 +62,12 @@ function positiveNumber(name: string, v: string | undefined, integer: boolean): 
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new CliError(`--${name} ${v}: expected a positive ${integer ? 'integer' : 'number'}`, 125, undefined, runUsage);
+    throw new CliError(
+      `--${name} ${v}: expected a positive ${integer ? 'integer' : 'number'}`,
+      125,
+      undefined,
+      runUsage,
+    );
   }
   return n;
 }
@@ -71,7 +80,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const target = positionals[0];
   if (!target) throw new CliError('missing TARGET', 125, undefined, runUsage);
-  if (positionals.length > 1) throw new CliError(`unexpected argument: ${positionals[1]}`, 125, undefined, runUsage);
+  if (positionals.length > 1)
+    throw new CliError(`unexpected argument: ${positionals[1]}`, 125, undefined, runUsage);
 
   const env: [string, string][] = (values.env ?? []).map((pair) => {
     const eq = pair.indexOf('=');
@@ -91,9 +101,17 @@ export async function run(argv: string[]): Promise<number> {
   } catch {
     throw new CliError(`${target}: no such file`, ExitCode.NOT_FOUND, 'check the path of the .wasm file');
   }
-  if (!st.isFile()) throw new CliError(`${target} is not a file`, ExitCode.CANNOT_START, 'give the path of a .wasm file');
+  if (!st.isFile())
+    throw new CliError(`${target} is not a file`, ExitCode.CANNOT_START, 'give the path of a .wasm file');
 
-  const result = await runSession({ wasmPath: target, args: [target, ...rest], env, mounts, timeoutSeconds, memoryMiB });
+  const result = await runSession({
+    wasmPath: target,
+    args: [target, ...rest],
+    env,
+    mounts,
+    timeoutSeconds,
+    memoryMiB,
+  });
   switch (result.kind) {
     case 'exit':
       return result.code;
@@ -104,9 +122,16 @@ export async function run(argv: string[]): Promise<number> {
         'this is a bug in the app, or it ran out of stack or memory (see --memory)',
       );
     case 'fail':
-      throw new CliError(result.message, result.code, result.code === 126 ? 'check that it is a WASI command module' : undefined);
+      throw new CliError(
+        result.message,
+        result.code,
+        result.code === 126 ? 'check that it is a WASI command module' : undefined,
+      );
     case 'timeout':
-      throw new CliError(`the app ran longer than --timeout ${result.seconds}s and was stopped`, ExitCode.TIMEOUT);
+      throw new CliError(
+        `the app ran longer than --timeout ${result.seconds}s and was stopped`,
+        ExitCode.TIMEOUT,
+      );
     case 'signal':
       return result.signal === 'SIGINT' ? 130 : 143;
   }

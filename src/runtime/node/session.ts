@@ -36,7 +36,8 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     args: opts.args,
     env: opts.env,
     mounts: opts.mounts,
-    memoryPages: opts.memoryMiB === undefined ? undefined : Math.floor((opts.memoryMiB * 2 ** 20) / WASM_PAGE),
+    memoryPages:
+      opts.memoryMiB === undefined ? undefined : Math.floor((opts.memoryMiB * 2 ** 20) / WASM_PAGE),
     tty: [isatty(0), isatty(1), isatty(2)],
     bridge: bridgeBuffer,
   };
@@ -76,7 +77,12 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigterm);
     if (opts.timeoutSeconds !== undefined) {
-      timers.push(setTimeout(() => finish({ kind: 'timeout', seconds: opts.timeoutSeconds! }), opts.timeoutSeconds * 1000));
+      timers.push(
+        setTimeout(
+          () => finish({ kind: 'timeout', seconds: opts.timeoutSeconds! }),
+          opts.timeoutSeconds * 1000,
+        ),
+      );
     }
 
     worker.on('message', (m: WorkerMessage) => {
@@ -95,7 +101,11 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
           break;
       }
     });
-    worker.on('error', (e) => finish({ kind: 'fail', code: 125, message: `the guest's worker failed: ${e.message}` }));
-    worker.on('exit', (code) => finish({ kind: 'fail', code: 125, message: `the guest's worker stopped unexpectedly (${code})` }));
+    worker.on('error', (e) =>
+      finish({ kind: 'fail', code: 125, message: `the guest's worker failed: ${e.message}` }),
+    );
+    worker.on('exit', (code) =>
+      finish({ kind: 'fail', code: 125, message: `the guest's worker stopped unexpectedly (${code})` }),
+    );
   });
 }

@@ -88,4 +88,6 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => post({ t: 'fail', code: 125, message: `internal error: ${(e as Error).stack ?? e}` }));
+main().catch((e: unknown) =>
+  post({ t: 'fail', code: 125, message: `internal error: ${(e as Error).stack ?? e}` }),
+);
