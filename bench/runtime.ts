@@ -583,7 +583,9 @@ async function main(): Promise<void> {
     }
   }
   process.stdout.write('\n' + table(rows) + '\n\nOutput checks:\n' + checks(rows) + '\n');
-  if (docs) {
+  if (docs && !rows.some((r) => r.capsule.length > 0)) {
+    process.stdout.write(`\nnothing was measured: ${rel(docsFile)} left as it is\n`);
+  } else if (docs) {
     writeDocs(rows, runs);
     process.stdout.write(`\nwritten to ${rel(docsFile)}\n`);
   }
