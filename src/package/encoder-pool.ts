@@ -5,17 +5,18 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { EncodeCodec } from './codec-node.js';
-import { encodeChecked, type EncodeReply, type EncodeRequest } from './pack-worker.js';
+import { encodeRanges, type EncodeReply, type EncodeRequest } from './pack-worker.js';
 
 interface Pending {
-  resolve(stored: Uint8Array): void;
+  resolve(stored: Uint8Array[]): void;
   reject(e: Error): void;
+  worker: number;
 }
 
 export class EncoderPool {
   private readonly workers: Worker[] = [];
   private readonly load: number[] = [];
-  private readonly pending = new Map<number, Pending & { worker: number }>();
+  private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
   constructor(
@@ -37,8 +38,11 @@ export class EncoderPool {
     if (!p) return;
     this.pending.delete(reply.id);
     this.load[p.worker]!--;
-    if ('error' in reply) p.reject(new Error(reply.error));
-    else p.resolve(reply.stored);
+    if ('error' in reply) {
+      p.reject(new Error(reply.error));
+      return;
+    }
+    p.resolve(split(reply.stored, reply.lengths));
   }
 
   private failAll(e: Error): void {
@@ -47,16 +51,15 @@ export class EncoderPool {
   }
 
   /**
-   * The stored form of `plain`. With workers, `plain`'s buffer is transferred
-   * when `plain` spans all of it (the caller must not use it afterwards), and
-   * copied otherwise.
+   * The stored forms of the chunks at `ranges` (offset, length pairs) of
+   * `block`. Workers read `block` in place, so the caller must not change it
+   * until the promise settles.
    */
-  encode(plain: Uint8Array): Promise<Uint8Array> {
-    if (plain.byteOffset !== 0 || plain.byteLength !== plain.buffer.byteLength)
-      plain = Uint8Array.prototype.slice.call(plain);
+  encode(block: Uint8Array<SharedArrayBuffer>, ranges: number[]): Promise<Uint8Array[]> {
     if (this.workers.length === 0) {
       try {
-        return Promise.resolve(encodeChecked(plain, this.codec, this.level));
+        const r = encodeRanges(block, ranges, this.codec, this.level);
+        return Promise.resolve(split(r.stored, r.lengths));
       } catch (e) {
         return Promise.reject(e as Error);
       }
@@ -67,12 +70,30 @@ export class EncoderPool {
     this.load[w]!++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker: w });
-      const req: EncodeRequest = { id, plain, codec: this.codec, level: this.level };
-      this.workers[w]!.postMessage(req, [plain.buffer as ArrayBuffer]);
+      // Offsets are relative to the SharedArrayBuffer, which the worker views whole.
+      const abs = block.byteOffset === 0 ? ranges : ranges.map((v, i) => (i % 2 ? v : v + block.byteOffset));
+      const req: EncodeRequest = {
+        id,
+        block: block.buffer,
+        ranges: abs,
+        codec: this.codec,
+        level: this.level,
+      };
+      this.workers[w]!.postMessage(req);
     });
   }
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+function split(stored: Uint8Array, lengths: readonly number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const n of lengths) {
+    out.push(stored.subarray(at, at + n));
+    at += n;
+  }
+  return out;
 }

@@ -19,7 +19,17 @@ export type PackageErrorCode =
   /** A read outside a file, or of something that is not a regular file. */
   | 'BAD_READ'
   /** A key that cannot be parsed or used. */
-  | 'BAD_KEY';
+  | 'BAD_KEY'
+  /** A file that is not a Capsule bundle (wrong magic, shorter than a header). */
+  | 'NOT_A_BUNDLE'
+  /** A bundle of a format version this build cannot read. */
+  | 'UNSUPPORTED_BUNDLE'
+  /** A bundle whose footer or index is damaged: truncated, checksum mismatch, bad layout. */
+  | 'CORRUPT_BUNDLE'
+  /** A bundle that lacks objects its packages need (a layer, a chunk, a profile). */
+  | 'INCOMPLETE_BUNDLE'
+  /** An import would move an existing name@version to another package. */
+  | 'REF_CONFLICT';
 
 export class PackageError extends Error {
   constructor(

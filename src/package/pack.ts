@@ -63,8 +63,15 @@ export interface PackResult {
  */
 const TRUSTED: Verifier = () => true;
 
+/** File bytes are read in blocks of this size (at least 2 * max chunk). */
+const BLOCK = 8 * 1024 * 1024;
+
+function sharedBytes(n: number): Uint8Array<SharedArrayBuffer> {
+  return new Uint8Array(new SharedArrayBuffer(n));
+}
+
 /** Bytes of new chunks allowed to wait for the encoders before reading pauses. */
-const MAX_IN_FLIGHT = 64 * 1024 * 1024;
+const MAX_IN_FLIGHT = 96 * 1024 * 1024;
 
 /** Below this many bytes, compression stays on the calling thread by default. */
 const SMALL_TREE = 8 * 1024 * 1024;
@@ -72,13 +79,16 @@ const SMALL_TREE = 8 * 1024 * 1024;
 export async function packTree(dir: string, store: ObjectStore, opts: PackOptions = {}): Promise<PackResult> {
   const chunker = new Chunker(opts.chunking ?? DEFAULT_CHUNK_PARAMS);
   const max = chunker.params.max;
+  if (BLOCK < 2 * max) throw new RangeError(`chunk max ${max} is too large for ${BLOCK}-byte blocks`);
   const scanned = scanTree(dir);
   const total = scanned.reduce((s, e) => s + e.size, 0);
   // Starting a worker costs ~30 ms of CPU (loading libzstd): not worth it for small trees.
   const workers = opts.workers ?? (total < SMALL_TREE ? 0 : availableParallelism());
   const pool = new EncoderPool(workers, opts.codec ?? 'zstd', opts.level ?? DEFAULT_ZSTD_LEVEL);
   const stats: PackStats = { files: 0, bytes: 0, chunks: 0, newChunks: 0, newBytes: 0, storedBytes: 0 };
-  const inFlight = new Map<Digest, Promise<void>>();
+  /** Digests on their way to the store: a chunk seen twice in one pack is encoded once. */
+  const pending = new Set<Digest>();
+  const jobs = new Set<Promise<void>>();
   let inFlightBytes = 0;
   let failure: Error | undefined;
   let done = 0;
@@ -91,38 +101,30 @@ export async function packTree(dir: string, store: ObjectStore, opts: PackOption
     }
   };
 
-  const addChunk = async (bytes: Uint8Array): Promise<ChunkRef> => {
-    const digest = sha256Digest(bytes);
-    const ref = { digest, size: bytes.length };
-    stats.chunks++;
-    if (store.has(digest) || inFlight.has(digest)) {
-      progress(bytes.length);
-      return ref;
-    }
-    const plain = bytes.slice(); // the window is reused; the copy is transferred to a worker
-    inFlightBytes += plain.length;
-    stats.newChunks++;
-    stats.newBytes += plain.length;
-    const job = pool.encode(plain).then(
+  /** Sends the new chunks of one block to the encoders; their results go to the store. */
+  const submit = (block: Uint8Array<SharedArrayBuffer>, ranges: number[], digests: Digest[]): void => {
+    let bytes = 0;
+    for (let i = 1; i < ranges.length; i += 2) bytes += ranges[i]!;
+    inFlightBytes += bytes;
+    const job = pool.encode(block, ranges).then(
       (stored) => {
-        store.write(digest, stored, TRUSTED);
-        stats.storedBytes += stored.length;
-        inFlightBytes -= ref.size;
-        inFlight.delete(digest);
-        progress(ref.size);
+        stored.forEach((s, i) => {
+          store.write(digests[i]!, s, TRUSTED);
+          stats.storedBytes += s.length;
+          pending.delete(digests[i]!);
+        });
+        inFlightBytes -= bytes;
+        progress(bytes);
       },
       (e: Error) => {
         failure ??= e;
-        inFlightBytes -= ref.size;
+        inFlightBytes -= bytes;
       },
     );
-    inFlight.set(digest, job);
-    while (inFlightBytes > MAX_IN_FLIGHT && !failure) await Promise.race(inFlight.values());
-    if (failure) throw failure;
-    return ref;
+    jobs.add(job);
+    void job.then(() => jobs.delete(job));
   };
 
-  const window = new Uint8Array(Math.max(8 << 20, 2 * max));
   const entries: LayerEntry[] = [];
   try {
     for (const e of scanned) {
@@ -139,23 +141,44 @@ export async function packTree(dir: string, store: ObjectStore, opts: PackOption
       const fd = openSync(e.host, constants.O_RDONLY | constants.O_NOFOLLOW);
       let size = 0;
       try {
+        // Blocks are shared with the workers, which read them in place; a block is
+        // never reused, the bytes after its last cut are carried into a fresh one.
+        let block = sharedBytes(e.size < BLOCK ? Math.max(e.size + 1, 4096) : BLOCK);
         let end = 0;
         let eof = false;
-        while (!eof || end > 0) {
-          while (!eof && end < window.length) {
-            const n = readSync(fd, window, end, window.length - end, null);
+        for (;;) {
+          while (!eof && end < block.length) {
+            const n = readSync(fd, block, end, block.length - end, null);
             if (n === 0) eof = true;
             end += n;
           }
           let pos = 0;
+          const ranges: number[] = [];
+          const digests: Digest[] = [];
           while (pos < end && (eof || end - pos >= max)) {
-            const len = chunker.cut(window, pos, end);
-            chunks.push(await addChunk(window.subarray(pos, pos + len)));
+            const len = chunker.cut(block, pos, end);
+            const digest = sha256Digest(block.subarray(pos, pos + len));
+            chunks.push({ digest, size: len });
+            stats.chunks++;
+            if (pending.has(digest) || store.has(digest)) progress(len);
+            else {
+              pending.add(digest);
+              stats.newChunks++;
+              stats.newBytes += len;
+              ranges.push(pos, len);
+              digests.push(digest);
+            }
             pos += len;
           }
-          window.copyWithin(0, pos, end);
-          end -= pos;
           size += pos;
+          if (ranges.length > 0) submit(block, ranges, digests);
+          while (inFlightBytes > MAX_IN_FLIGHT && !failure) await Promise.race(jobs);
+          if (failure) throw failure;
+          if (eof && pos >= end) break;
+          const next = sharedBytes(BLOCK);
+          next.set(block.subarray(pos, end));
+          end -= pos;
+          block = next;
         }
       } finally {
         closeSync(fd);
@@ -166,7 +189,7 @@ export async function packTree(dir: string, store: ObjectStore, opts: PackOption
       stats.bytes += size;
       entries.push({ path: e.path, type: 'file', mode: e.mode, size, chunks });
     }
-    await Promise.all(inFlight.values());
+    while (jobs.size > 0) await Promise.all(jobs);
     if (failure) throw failure;
   } finally {
     await pool.close();
