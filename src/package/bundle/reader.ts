@@ -128,7 +128,9 @@ export class BundleObjectStore implements ObjectStore {
       try {
         n = readSync(this.#fd, out, got, length - got, position + got);
       } catch (e) {
-        throw new StoreError('IO', `cannot read ${this.file}: ${(e as Error).message}`, undefined, { cause: e });
+        throw new StoreError('IO', `cannot read ${this.file}: ${(e as Error).message}`, undefined, {
+          cause: e,
+        });
       }
       if (n === 0) break;
       got += n;
