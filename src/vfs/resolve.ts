@@ -5,7 +5,7 @@
  * rules follow wasmtime: the fd's root (the preopen) is a jail; absolute paths,
  * ".." above it and absolute symlink targets are EPERM.
  */
-import type { FileKind, FileSystem } from './types.js';
+import type { FileKind, FileSystem, Stat } from './types.js';
 import { Errno, fsError } from './errno.js';
 
 export interface Resolved {
@@ -13,12 +13,25 @@ export interface Resolved {
   trailingSlash: boolean;
   /** kind of the final entry if the resolver already looked it up (undefined = not looked up, null = absent) */
   kind?: FileKind | null;
+  /** lstat of the final entry, when `statFinal` was asked and the filesystem could give it in the same lookup. */
+  stat?: Stat | null;
 }
 
 export interface ResolveOptions {
   followFinal: boolean;
   /** absolute symlink targets resolve against the fs root (view mounted at guest "/") instead of failing */
   absoluteSymlinksFromRoot?: boolean;
+  /** When the final entry is looked up, return its full lstat too (one host call instead of two). */
+  statFinal?: boolean;
+}
+
+function finish(
+  path: string,
+  trailingSlash: boolean,
+  kind: FileKind | null,
+  st: Stat | null | undefined,
+): Resolved {
+  return st === undefined ? { path, trailingSlash, kind } : { path, trailingSlash, kind, stat: st };
 }
 
 /** Linux's MAXSYMLINKS. */
@@ -67,11 +80,20 @@ export function resolvePath(fs: FileSystem, base: string, path: string, opts: Re
     const mustBeDir = last && end < rest.length; // "name/" at the end
     const candidate = cur === '' ? rest.slice(pos, end) : cur + '/' + rest.slice(pos, end);
 
-    if (last && !follow && !mustBeDir) return { path: candidate, trailingSlash };
+    if (last && !follow && !mustBeDir) {
+      if (!opts.statFinal || !fs.tryStat) return { path: candidate, trailingSlash };
+      const st = fs.tryStat(candidate);
+      return finish(candidate, trailingSlash, st === null ? null : st.kind, st);
+    }
 
-    const kind = fs.kind(candidate);
+    let st: Stat | null | undefined;
+    let kind: FileKind | null;
+    if (last && opts.statFinal && fs.tryStat) {
+      st = fs.tryStat(candidate);
+      kind = st === null ? null : st.kind;
+    } else kind = fs.kind(candidate);
     if (kind === 'dir') {
-      if (last) return { path: candidate, trailingSlash, kind };
+      if (last) return finish(candidate, trailingSlash, kind, st);
       cur = candidate;
       pos = end;
       continue;
@@ -95,10 +117,10 @@ export function resolvePath(fs: FileSystem, base: string, path: string, opts: Re
       continue;
     }
     if (kind === null) {
-      if (last) return { path: candidate, trailingSlash, kind: null };
+      if (last) return finish(candidate, trailingSlash, null, st);
       throw fsError(Errno.NOENT, candidate);
     }
     if (!last || mustBeDir) throw fsError(Errno.NOTDIR, candidate);
-    return { path: candidate, trailingSlash, kind };
+    return finish(candidate, trailingSlash, kind, st);
   }
 }

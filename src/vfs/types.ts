@@ -93,6 +93,14 @@ export interface FileSystem {
   /** lstat. ENOENT if missing. */
   stat(path: string): Stat;
 
+  /**
+   * Optional: lstat that returns null instead of throwing ENOENT. A host
+   * mount implements it because a failing host lstat builds an exception
+   * (message, stack) that costs several times the syscall; the resolver
+   * uses it to look up a final component and hand the result back.
+   */
+  tryStat?(path: string): Stat | null;
+
   /** The target of the symlink at path. EINVAL if not a symlink. */
   readlink(path: string): string;
 

@@ -300,8 +300,7 @@ export function fdCalls(ctx: WasiContext) {
 
     fd_readdir(fd: number, buf: number, bufLen: number, cookie: bigint, bufUsedPtr: number): number {
       try {
-        const d = ctx.fd(fd);
-        if (!(d instanceof DirectoryDescriptor)) throw fsError(Errno.NOTDIR);
+        const d = ctx.dir(fd);
         mem().check(buf, bufLen);
         mem().check(bufUsedPtr, 4);
         const c = BigInt.asUintN(64, cookie);

@@ -69,7 +69,10 @@ export function pathCalls(ctx: WasiContext) {
           handle = dir.fs.open(r.path, flags);
         }
         const inherit = dir.rightsInheriting;
-        if (handle.kind === 'dir') {
+        // Ask the handle what it opened only when that decides something now;
+        // otherwise a directory is recognised on first use (FileDescriptor.origin).
+        const known = wantsDir || r.trailingSlash ? handle.kind : null;
+        if (known === 'dir') {
           const d = new DirectoryDescriptor(
             dir.fs,
             r.path,
@@ -86,7 +89,12 @@ export function pathCalls(ctx: WasiContext) {
           handle.close();
           throw fsError(Errno.NOTDIR);
         }
-        const f = new FileDescriptor(handle, base & inherit, inheriting & inherit);
+        const f = new FileDescriptor(handle, base & inherit, inheriting & inherit, {
+          fs: dir.fs,
+          path: r.path,
+          rootedView: dir.rootedView,
+          rightsBase: base & inherit,
+        });
         f.flags = fdflags;
         mem().setU32(fdPtr, ctx.allocate(f));
         return 0;
@@ -106,8 +114,14 @@ export function pathCalls(ctx: WasiContext) {
         const dir = ctx.dir(dirfd);
         const path = ctx.path(pathPtr, pathLen);
         mem().check(bufPtr, 64);
-        const r = resolve(dir, path, (flags & Lookupflags.SYMLINK_FOLLOW) !== 0);
-        writeFilestat(ctx, bufPtr, dir.fs.stat(r.path));
+        const follow = (flags & Lookupflags.SYMLINK_FOLLOW) !== 0;
+        const r = resolvePath(dir.fs, dir.path, path, {
+          followFinal: follow,
+          absoluteSymlinksFromRoot: dir.rootedView,
+          statFinal: true,
+        });
+        if (r.kind === null) throw fsError(Errno.NOENT);
+        writeFilestat(ctx, bufPtr, r.stat ?? dir.fs.stat(r.path));
         return 0;
       } catch (e) {
         return fail(e);

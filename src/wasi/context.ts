@@ -1,8 +1,8 @@
-import { Errno, FILE_RIGHTS, DIR_RIGHTS } from './abi.js';
+import { Errno, FILE_RIGHTS, DIR_RIGHTS, Rights } from './abi.js';
 import { FsError, fsError } from '../vfs/errno.js';
 import type { FileSystem } from '../vfs/types.js';
 import { GuestMemory } from './memory.js';
-import { Descriptor, DirectoryDescriptor, StdioDescriptor, type StdioStream } from './fd.js';
+import { Descriptor, DirectoryDescriptor, FileDescriptor, StdioDescriptor, type StdioStream } from './fd.js';
 
 /** Thrown by proc_exit; the only exception that crosses the WASI ABI. */
 export class WasiExit {
@@ -76,8 +76,24 @@ export class WasiContext {
 
   dir(n: number): DirectoryDescriptor {
     const d = this.fd(n);
-    if (!(d instanceof DirectoryDescriptor)) throw fsError(Errno.NOTDIR);
-    return d;
+    if (d instanceof DirectoryDescriptor) return d;
+    if (d instanceof FileDescriptor && d.origin && d.handle.kind === 'dir') {
+      // Opened without O_DIRECTORY and found to be a directory (see FileDescriptor.origin).
+      const o = d.origin;
+      const dir = new DirectoryDescriptor(
+        o.fs,
+        o.path,
+        d.handle,
+        o.rightsBase | Rights.FD_READDIR,
+        d.rightsInheriting | FILE_RIGHTS | DIR_RIGHTS,
+        null,
+        o.rootedView,
+      );
+      dir.flags = d.flags;
+      this.fds[n] = dir;
+      return dir;
+    }
+    throw fsError(Errno.NOTDIR);
   }
 
   /** A path argument: checked memory, valid UTF-8 (EILSEQ), no NUL (EINVAL). */

@@ -95,14 +95,23 @@ export abstract class Descriptor {
 /** An open regular file (or device) with its own cursor over a positional handle. */
 export class FileDescriptor extends Descriptor {
   position = 0;
-  readonly filetype: number;
   constructor(
     readonly handle: FileHandle,
     rightsBase: number,
     rightsInheriting: number,
+    /**
+     * Where it was opened. path_open does not ask the host whether it opened
+     * a file or a directory (that is one more syscall per open); if it was a
+     * directory after all, the fd table turns this into a DirectoryDescriptor
+     * the first time it is used as one (WasiContext.dir).
+     */
+    readonly origin: { fs: FileSystem; path: string; rootedView: boolean; rightsBase: number } | null = null,
   ) {
     super(rightsBase & FILE_RIGHTS, rightsInheriting & FILE_RIGHTS);
-    this.filetype = filetypeOf(handle.kind);
+  }
+
+  get filetype(): number {
+    return filetypeOf(this.handle.kind);
   }
 
   override read(bufs: Uint8Array[]): number {

@@ -5,8 +5,23 @@ export interface MountSpec {
   readOnly: boolean;
 }
 
+/**
+ * A filesystem view built inside the worker (filesystems are synchronous
+ * objects and cannot cross threads): `module` is the URL of a module whose
+ * `buildView(data)` returns the preopens and the entry module's bytes. The
+ * runtime stays ignorant of packages and stores; delivery/ supplies this.
+ */
+export interface ViewSpec {
+  module: string;
+  data: unknown;
+}
+
 export interface WorkerSpec {
-  wasmPath: string;
+  /** What the error messages call the program. */
+  label: string;
+  /** A .wasm file on the host; or, with `view`, the entry comes from the view. */
+  wasmPath?: string;
+  view?: ViewSpec;
   args: string[];
   env: [string, string][];
   mounts: MountSpec[];
@@ -19,6 +34,7 @@ export interface WorkerSpec {
 
 export type WorkerMessage =
   | { t: 'wake' }
+  | { t: 'warn'; message: string }
   | { t: 'exit'; code: number }
   | { t: 'trap'; reason: string; func: string | null }
   | { t: 'fail'; code: number; message: string };

@@ -1,19 +1,25 @@
 import { Worker } from 'node:worker_threads';
 import { isatty } from 'node:tty';
 import { BridgeHost, BridgeOp, BridgeStatus, createBridgeBuffer, type BridgeReply } from '../bridge.js';
-import { WASM_PAGE } from '../limits.js';
+import { WASM_PAGE, limitMemory, ModuleFormatError } from '../limits.js';
+import { readFile } from 'node:fs/promises';
 import { StdinSource } from './stdin.js';
-import type { MountSpec, WorkerMessage, WorkerSpec } from './protocol.js';
+import type { MountSpec, ViewSpec, WorkerMessage, WorkerSpec } from './protocol.js';
 
-export type { MountSpec } from './protocol.js';
+export type { MountSpec, ViewSpec } from './protocol.js';
 
 export interface SessionOptions {
-  wasmPath: string;
+  /** What messages call the program (a path, or name@version). */
+  label?: string;
+  wasmPath?: string;
+  view?: ViewSpec;
   args: string[];
   env: [string, string][];
   mounts: MountSpec[];
   memoryMiB?: number;
   timeoutSeconds?: number;
+  /** Problems the app survived (a corrupt chunk refused, …), as they happen. */
+  onWarning?: (message: string) => void;
 }
 
 export type SessionResult =
@@ -22,6 +28,19 @@ export type SessionResult =
   | { kind: 'fail'; code: number; message: string }
   | { kind: 'timeout'; seconds: number }
   | { kind: 'signal'; signal: NodeJS.Signals };
+
+async function compileFile(
+  path: string,
+  memoryPages: number | undefined,
+): Promise<{ module: WebAssembly.Module } | { error: string }> {
+  try {
+    let bytes: Uint8Array = await readFile(path);
+    if (memoryPages !== undefined) bytes = limitMemory(bytes, memoryPages);
+    return { module: await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>) };
+  } catch (e) {
+    return { error: e instanceof ModuleFormatError ? e.message : String((e as Error).message ?? e) };
+  }
+}
 
 /**
  * Runs one guest in a worker thread and waits for it to end. The main
@@ -32,7 +51,9 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const bridgeBuffer = createBridgeBuffer();
   const stdin = new StdinSource();
   const spec: WorkerSpec = {
+    label: opts.label ?? opts.wasmPath ?? 'the app',
     wasmPath: opts.wasmPath,
+    view: opts.view,
     args: opts.args,
     env: opts.env,
     mounts: opts.mounts,
@@ -58,6 +79,12 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     stdout: false,
     stderr: false,
   });
+
+  if (opts.wasmPath !== undefined) {
+    // Compile here while the worker boots (tens of ms), then hand it the
+    // compiled module: Node shares it between threads without recompiling.
+    void compileFile(opts.wasmPath, spec.memoryPages).then((m) => worker.postMessage({ t: 'module', ...m }));
+  }
 
   return new Promise<SessionResult>((resolve) => {
     let settled = false;
@@ -89,6 +116,9 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
       switch (m.t) {
         case 'wake':
           void bridge.serve();
+          break;
+        case 'warn':
+          opts.onWarning?.(m.message);
           break;
         case 'exit':
           finish({ kind: 'exit', code: m.code });

@@ -1,17 +1,26 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
 import { WasiExit, WasiHost } from '../../wasi/host.js';
 import { BridgeClient, BridgeOp, BridgeStatus } from '../bridge.js';
 import { describeTrap } from '../trap.js';
 import { limitMemory, ModuleFormatError } from '../limits.js';
 import { fdWriter } from './stdio.js';
 import { HostFileSystem } from '../../vfs/host/hostfs.js';
-import type { StdioStream } from '../../wasi/host.js';
+import type { Preopen, StdioStream } from '../../wasi/host.js';
 import type { WorkerMessage, WorkerSpec } from './protocol.js';
 
 const spec = workerData as WorkerSpec;
 const port = parentPort!;
 const post = (m: WorkerMessage) => port.postMessage(m);
+
+/** The module compiled by the main thread, or why it could not be. */
+const compiledModule = new Promise<{ module: WebAssembly.Module } | { error: string }>((resolve) => {
+  const onMessage = (m: { t?: string; module?: WebAssembly.Module; error?: string }) => {
+    if (m.t !== 'module') return;
+    port.off('message', onMessage);
+    resolve(m.module ? { module: m.module } : { error: m.error ?? 'unknown error' });
+  };
+  port.on('message', onMessage);
+});
 
 function stdinStream(bridge: BridgeClient, isTTY: boolean): StdioStream {
   let eof = false;
@@ -34,26 +43,62 @@ function stdinStream(bridge: BridgeClient, isTTY: boolean): StdioStream {
   };
 }
 
+interface BuiltView {
+  preopens: Preopen[];
+  wasm: Uint8Array;
+}
+
+async function loadView(): Promise<BuiltView> {
+  const mounts: Preopen[] = spec.mounts.map((m) => ({
+    guestPath: m.guest,
+    fs: new HostFileSystem(m.host, { readOnly: m.readOnly }),
+  }));
+  if (!spec.view) return { preopens: mounts, wasm: new Uint8Array(0) };
+  const mod = (await import(spec.view.module)) as {
+    buildView: (data: unknown, ctx: { warn: (message: string) => void }) => BuiltView;
+  };
+  const view = mod.buildView(spec.view.data, { warn: (message) => post({ t: 'warn', message }) });
+  return { preopens: [...view.preopens, ...mounts], wasm: view.wasm };
+}
+
 async function main(): Promise<void> {
-  let bytes: Uint8Array = readFileSync(spec.wasmPath);
-  let module: WebAssembly.Module;
+  let view: BuiltView;
   try {
-    if (spec.memoryPages !== undefined) bytes = limitMemory(bytes, spec.memoryPages);
-    module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    view = await loadView();
   } catch (e) {
-    const why = e instanceof ModuleFormatError ? e.message : String((e as Error).message ?? e);
-    post({ t: 'fail', code: 126, message: `${spec.wasmPath} is not a valid WebAssembly module: ${why}` });
+    // A view builder marks capsule's own failures (a corrupt package: 125) with exitCode.
+    const err = e as { exitCode?: number; message?: string };
+    const code = err.exitCode ?? 126;
+    const what = code === 126 ? `${spec.label} cannot be started: ` : '';
+    post({ t: 'fail', code, message: `${what}${err.message ?? String(e)}` });
     return;
+  }
+  let module: WebAssembly.Module;
+  if (!spec.view) {
+    // A .wasm file is compiled on the main thread while this worker boots (session.ts).
+    const m = await compiledModule;
+    if ('error' in m) {
+      post({ t: 'fail', code: 126, message: `${spec.label} is not a valid WebAssembly module: ${m.error}` });
+      return;
+    }
+    module = m.module;
+  } else {
+    try {
+      let bytes = view.wasm;
+      if (spec.memoryPages !== undefined) bytes = limitMemory(bytes, spec.memoryPages);
+      module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    } catch (e) {
+      const why = e instanceof ModuleFormatError ? e.message : String((e as Error).message ?? e);
+      post({ t: 'fail', code: 126, message: `${spec.label} is not a valid WebAssembly module: ${why}` });
+      return;
+    }
   }
 
   const bridge = new BridgeClient(spec.bridge, () => post({ t: 'wake' }));
   const host = new WasiHost({
     args: spec.args,
     env: spec.env,
-    preopens: spec.mounts.map((m) => ({
-      guestPath: m.guest,
-      fs: new HostFileSystem(m.host, { readOnly: m.readOnly }),
-    })),
+    preopens: view.preopens,
     stdin: stdinStream(bridge, spec.tty[0]),
     stdout: fdWriter(1, spec.tty[1]),
     stderr: fdWriter(2, spec.tty[2]),
@@ -69,7 +114,7 @@ async function main(): Promise<void> {
   try {
     instance = await WebAssembly.instantiate(module, imports);
   } catch (e) {
-    post({ t: 'fail', code: 126, message: `${spec.wasmPath} cannot be started: ${(e as Error).message}` });
+    post({ t: 'fail', code: 126, message: `${spec.label} cannot be started: ${(e as Error).message}` });
     return;
   }
 
@@ -80,7 +125,7 @@ async function main(): Promise<void> {
     if (e instanceof WasiExit) {
       post({ t: 'exit', code: e.code });
     } else if (e instanceof TypeError && /_start|export its memory/.test(e.message)) {
-      post({ t: 'fail', code: 126, message: `${spec.wasmPath} cannot be started: ${e.message}` });
+      post({ t: 'fail', code: 126, message: `${spec.label} cannot be started: ${e.message}` });
     } else {
       const info = describeTrap(e);
       post({ t: 'trap', reason: info.reason, func: info.func });

@@ -70,6 +70,19 @@ export class HostFileSystem implements FileSystem {
     }
   }
 
+  tryStat(path: string): Stat | null {
+    let st: nfs.BigIntStats | undefined;
+    try {
+      st = nfs.lstatSync(this.host(path), { bigint: true, throwIfNoEntry: false });
+    } catch (e) {
+      throw hostError(e, path);
+    }
+    if (st === undefined) return null;
+    const out = this.times.toStat(st);
+    if (out.kind === 'dir') this.remember(path);
+    return out;
+  }
+
   readlink(path: string): string {
     try {
       return nfs.readlinkSync(this.host(path), 'utf8');
@@ -210,7 +223,9 @@ export class HostFileSystem implements FileSystem {
     try {
       const [a, m] = TimeOverrides.target(atime, mtime, () => this.stat(path));
       nfs.lutimesSync(host, toSeconds(a), toSeconds(m));
-      this.times.record(nfs.lstatSync(host, { bigint: true }), a, m);
+      // "now" for both is what the host stores anyway (to its own precision):
+      // nothing to remember, and a stale override no longer matches the host.
+      if (atime !== 'now' || mtime !== 'now') this.times.record(nfs.lstatSync(host, { bigint: true }), a, m);
     } catch (e) {
       throw hostError(e, path);
     }

@@ -1,0 +1,99 @@
+/**
+ * Builds a package's view inside the guest's worker (see view-spec.ts). The
+ * runtime imports this module by URL and calls buildView; nothing here runs
+ * on the main thread.
+ */
+import { FsObjectStore } from '../../store/fs/object-store.js';
+import { readChunk, readLayerIndex } from '../../package/index.js';
+import { nodeDecoders, nodeHasher } from '../../package/node.js';
+import { LayerFileSystem } from '../../vfs/layer.js';
+import { UnionFileSystem } from '../../vfs/union.js';
+import { MemoryFileSystem } from '../../vfs/memfs.js';
+import { HostFileSystem } from '../../vfs/host/hostfs.js';
+import { LockedPathsFileSystem } from '../../vfs/locked.js';
+import type { TreeSpec } from '../../vfs/populate.js';
+import { Errno, fsError } from '../../vfs/errno.js';
+import type { FileSystem } from '../../vfs/types.js';
+import { ChunkCache } from '../chunk-cache.js';
+import type { PackageViewSpec } from './view-spec.js';
+
+interface ViewContext {
+  warn: (message: string) => void;
+}
+
+/** A failure that is capsule's (a corrupt package), not the app's: exit 125. */
+class ViewError extends Error {
+  readonly exitCode = 125;
+}
+
+function settingsTree(files: Record<string, string>): TreeSpec {
+  const tree: TreeSpec = {};
+  for (const [path, content] of Object.entries(files)) {
+    const parts = path.split('/').filter((p) => p !== '');
+    let dir = tree;
+    for (const part of parts.slice(0, -1)) dir = (dir[part] ??= {}) as TreeSpec;
+    dir[parts[parts.length - 1]!] = content;
+  }
+  return tree;
+}
+
+export function readWhole(fs: FileSystem, path: string): Uint8Array {
+  const h = fs.open(path, { read: true, write: false });
+  try {
+    const size = Number(h.stat().size);
+    const out = new Uint8Array(size);
+    let at = 0;
+    while (at < size) {
+      const n = h.read(out.subarray(at), at);
+      if (n === 0) break;
+      at += n;
+    }
+    return out.subarray(0, at);
+  } finally {
+    h.close();
+  }
+}
+
+export function buildView(data: unknown, ctx: ViewContext) {
+  const spec = data as PackageViewSpec;
+  const store = new FsObjectStore(spec.storeRoot);
+  const refused = new Set<string>();
+  const cache = new ChunkCache((digest, size) => {
+    try {
+      return readChunk(store, { digest, size }, nodeDecoders, nodeHasher);
+    } catch (e) {
+      // Never hand unverified bytes to the guest: it gets EIO, the user a warning.
+      if (!refused.has(digest)) {
+        refused.add(digest);
+        ctx.warn(`refused chunk ${digest}: ${(e as Error).message} (run 'capsule verify' on the package)`);
+      }
+      throw fsError(Errno.IO, `chunk ${digest}`);
+    }
+  }, spec.cacheBytes);
+
+  let layers: FileSystem[];
+  try {
+    layers = spec.layers.map((d) => new LayerFileSystem(readLayerIndex(store, d), cache));
+  } catch (e) {
+    throw new ViewError(`the package is damaged: ${(e as Error).message} (run 'capsule verify')`);
+  }
+  const settings = new MemoryFileSystem({ tree: settingsTree(spec.settingsFiles), readOnly: true });
+  const upper: FileSystem = spec.upperDir ? new HostFileSystem(spec.upperDir) : new MemoryFileSystem();
+  let view: FileSystem = new UnionFileSystem([settings, ...layers], upper);
+  if (spec.lockedPaths.length > 0) {
+    view = new LockedPathsFileSystem(
+      view,
+      spec.lockedPaths.map((p) => p.replace(/^\/+/, '')),
+    );
+  }
+  let wasm: Uint8Array;
+  try {
+    wasm = readWhole(view, spec.entry.replace(/^\/+/, ''));
+  } catch (e) {
+    const errno = (e as { errno?: number }).errno;
+    if (errno === Errno.NOENT) throw new Error(`its entry ${spec.entry} is not in the package`);
+    if (errno === Errno.IO) throw new ViewError(`its entry ${spec.entry} has corrupt chunks; refused`);
+    throw e;
+  }
+  return { preopens: [{ guestPath: '/', fs: view }], wasm };
+}

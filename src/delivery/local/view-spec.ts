@@ -1,0 +1,27 @@
+/**
+ * What the worker needs to build a package's view: plain data, passed to the
+ * worker thread and turned into filesystems there (view-node.ts).
+ *
+ * The view, top to bottom (DESIGN.md):
+ *   1. the user's state layer: a host directory, read-write, copy-up on write
+ *   2. the settings layer: effective settings files (package < policy < user)
+ *   3. the package's layers, top first
+ *   4. its dependencies' layers
+ * Locked paths are read-only to the guest whatever layer holds them.
+ */
+export interface PackageViewSpec {
+  /** The store's root directory ($CAPSULE_HOME/store). */
+  storeRoot: string;
+  /** Layer index digests, top first (package layers, then dependencies'). */
+  layers: string[];
+  /** Settings files: guest path (absolute) -> content. */
+  settingsFiles: Record<string, string>;
+  /** Guest paths (absolute) the admin locked. */
+  lockedPaths: string[];
+  /** The user's state directory, or null for a throwaway in-memory upper layer. */
+  upperDir: string | null;
+  /** The entry module's guest path (absolute). */
+  entry: string;
+  /** Bytes of decoded chunks to keep in memory. */
+  cacheBytes?: number;
+}
