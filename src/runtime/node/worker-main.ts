@@ -102,7 +102,10 @@ async function main(): Promise<void> {
     stdin: stdinStream(bridge, spec.tty[0]),
     stdout: fdWriter(1, spec.tty[1]),
     stderr: fdWriter(2, spec.tty[2]),
-    cpuTimeNs: () => BigInt(process.cpuUsage().user + process.cpuUsage().system) * 1000n,
+    cpuTimeNs: () => {
+      const u = process.cpuUsage();
+      return BigInt(u.user + u.system) * 1000n;
+    },
   });
 
   const imports: WebAssembly.Imports = { wasi_snapshot_preview1: host.imports };
