@@ -108,10 +108,14 @@ test('modes are kept, duplicate files and repacks are deduplicated', async () =>
   const dir = tmp();
   try {
     make(dir, TREE, () => 0);
-    chmodSync(join(dir, 'bin/app.wasm'), 0o755);
+    chmodSync(join(dir, 'bin/app.wasm'), 0o710);
+    chmodSync(join(dir, 'etc/app.conf'), 0o600);
+    chmodSync(join(dir, 'etc'), 0o700);
     const first = await pack(dir);
     const index = readLayerIndex(first.store, first.layer.digest);
-    assert.equal(index.entries.find((e) => e.path === 'bin/app.wasm')?.mode, 0o755);
+    // Modes are normalized like git's: only "executable or not" survives.
+    const mode = (p: string) => index.entries.find((e) => e.path === p)?.mode;
+    assert.deepEqual([mode('bin/app.wasm'), mode('etc/app.conf'), mode('etc'), mode('share/link')], [0o755, 0o644, 0o755, 0o777]);
     // copy.wasm shares every chunk with app.wasm.
     const perFile = (p: string) => index.entries.find((e) => e.path === p)!.chunks!.length;
     assert.equal(first.stats.chunks - first.stats.newChunks, perFile('bin/copy.wasm'));

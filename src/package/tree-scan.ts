@@ -10,6 +10,10 @@
  * absolute or climbs above DIR: the view resolves them inside itself, so
  * "/etc/x" means the view's /etc/x and ".." stops at the view's root; they
  * can never reach the host.
+ *
+ * Modes are normalized the way git does, so that the same tree gives the same
+ * layer on machines with other umasks: files are 0644, or 0755 when any
+ * execute bit is set; directories 0755; symlinks 0777.
  */
 import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,10 +59,11 @@ export function scanTree(dir: string): ScannedEntry[] {
       const problem = nameProblem(name) ?? layerPathProblem(path);
       if (problem) throw new PackageError('UNSAFE_TREE', `${host}: ${problem}`);
       const st = lstatSync(host);
-      const mode = st.mode & 0o777;
-      if (st.isFile()) out.push({ path, host, type: 'file', mode, size: st.size });
-      else if (st.isDirectory()) {
-        out.push({ path, host, type: 'dir', mode, size: 0 });
+      if (st.isFile()) {
+        const mode = st.mode & 0o111 ? 0o755 : 0o644;
+        out.push({ path, host, type: 'file', mode, size: st.size });
+      } else if (st.isDirectory()) {
+        out.push({ path, host, type: 'dir', mode: 0o755, size: 0 });
         walk(host, path);
       } else if (st.isSymbolicLink()) {
         const rawTarget = readlinkSync(host, { encoding: 'buffer' });
@@ -69,7 +74,7 @@ export function scanTree(dir: string): ScannedEntry[] {
             `${host}: symlink target is empty or longer than ${MAX_PATH_BYTES} bytes`,
           );
         }
-        out.push({ path, host, type: 'symlink', mode, size: 0, target });
+        out.push({ path, host, type: 'symlink', mode: 0o777, size: 0, target });
       } else {
         const kind = st.isSocket() ? 'a socket' : st.isFIFO() ? 'a FIFO' : 'a device file';
         throw new PackageError('UNSAFE_TREE', `${host}: ${kind} cannot be packed`);
