@@ -29,6 +29,7 @@ test('the layout under CAPSULE_HOME', () => {
     },
     state: '/srv/capsule/state',
     settings: '/srv/capsule/settings',
+    policy: '/srv/capsule/policy',
     trust: '/srv/capsule/trust',
   });
 });

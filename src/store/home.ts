@@ -4,7 +4,8 @@
  *   $CAPSULE_HOME/            default ~/.capsule
  *     store/                  content-addressed objects, refs, tmp, leases, locks (fs/layout.ts)
  *     state/                  per-user, per-app copy-on-write state layers
- *     settings/               user overrides of app settings
+ *     settings/               user overrides of app settings (<user>/<app>.json)
+ *     policy/                 admin policy per app (<app>.json): settings, locks, mounts
  *     trust/                  trusted signing keys
  *
  * A relative CAPSULE_HOME is resolved against the working directory once,
@@ -23,6 +24,7 @@ export interface CapsuleHome {
   store: StoreLayout;
   state: string;
   settings: string;
+  policy: string;
   trust: string;
 }
 
@@ -35,13 +37,14 @@ export function capsuleHome(env: Record<string, string | undefined> = process.en
     store: storeLayout(join(root, 'store')),
     state: join(root, 'state'),
     settings: join(root, 'settings'),
+    policy: join(root, 'policy'),
     trust: join(root, 'trust'),
   };
 }
 
 /** Creates the top-level folders (0700: a user's store and state are private). */
 export function ensureHome(home: CapsuleHome): void {
-  for (const dir of [home.store.root, home.state, home.settings, home.trust]) {
+  for (const dir of [home.store.root, home.state, home.settings, home.policy, home.trust]) {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (e) {
