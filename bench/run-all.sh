@@ -16,3 +16,6 @@ if [[ -f scripts/extract-yosys-share.mjs ]]; then node scripts/extract-yosys-sha
 
 echo "==> runtime: capsule run vs node:wasi"
 node dist/bench/runtime.js "$@"
+
+echo "==> packing: throughput and dedup (docs/benchmarks.md, Packing)"
+node dist/bench/pack.js "$@"

@@ -115,7 +115,10 @@ test('modes are kept, duplicate files and repacks are deduplicated', async () =>
     const index = readLayerIndex(first.store, first.layer.digest);
     // Modes are normalized like git's: only "executable or not" survives.
     const mode = (p: string) => index.entries.find((e) => e.path === p)?.mode;
-    assert.deepEqual([mode('bin/app.wasm'), mode('etc/app.conf'), mode('etc'), mode('share/link')], [0o755, 0o644, 0o755, 0o777]);
+    assert.deepEqual(
+      [mode('bin/app.wasm'), mode('etc/app.conf'), mode('etc'), mode('share/link')],
+      [0o755, 0o644, 0o755, 0o777],
+    );
     // copy.wasm shares every chunk with app.wasm.
     const perFile = (p: string) => index.entries.find((e) => e.path === p)!.chunks!.length;
     assert.equal(first.stats.chunks - first.stats.newChunks, perFile('bin/copy.wasm'));

@@ -23,6 +23,12 @@ export interface BundleRefs {
 export interface ImportBundleOptions extends OpenBundleOptions {
   /** Move refs that point at another package of the same name@version; default: refuse. */
   replace?: boolean;
+  /**
+   * Called for each package once the bundle has been checked and before
+   * anything is copied; throwing refuses the whole import (a signature
+   * policy, say).
+   */
+  admit?: (p: BundlePackage) => void;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -59,6 +65,7 @@ export function importBundle(
         'INCOMPLETE_BUNDLE',
         `bundle ${file} lacks ${missing.length} object(s) its packages need, e.g. ${missing[0]}`,
       );
+    for (const p of bundle.packages) options.admit?.(p);
     for (const p of bundle.packages) {
       const current = refs.getRef(p.name, p.version);
       if (current !== null && current !== p.digest && !options.replace)
