@@ -57,7 +57,10 @@ export function settingsLayer(files: Record<string, string>): MemoryFileSystem {
     let dir: TreeSpec | null = tree;
     for (const part of parts) {
       const next: TreeSpec[string] = (dir[part] ??= {});
-      const isDir = typeof next === 'object' && !(next instanceof Uint8Array) && typeof next.symlink !== 'string';
+      const isDir: boolean =
+        typeof next === 'object' &&
+        !(next instanceof Uint8Array) &&
+        typeof (next as { symlink?: unknown }).symlink !== 'string';
       dir = isDir ? (next as TreeSpec) : null;
       if (dir === null) break;
     }
@@ -77,7 +80,11 @@ export function lockView(view: FileSystem, lockedPaths: readonly string[]): File
  * `upper` (see the file comment). `lowers` are the layers below the upper,
  * top first (the settings layer, then the package's).
  */
-export function hideLockedInUpper(upper: FileSystem, lockedPaths: readonly string[], lowers: FileSystem[]): void {
+export function hideLockedInUpper(
+  upper: FileSystem,
+  lockedPaths: readonly string[],
+  lowers: FileSystem[],
+): void {
   const below = new UnionFileSystem(lowers, new MemoryFileSystem({ readOnly: true }));
   for (const guestPath of lockedPaths) {
     const path = contractPath(guestPath);

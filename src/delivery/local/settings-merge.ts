@@ -229,7 +229,11 @@ function objectAt(v: unknown, where: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function stringMap(v: unknown, where: string, keyProblem: (k: string) => string | null): Record<string, string> {
+function stringMap(
+  v: unknown,
+  where: string,
+  keyProblem: (k: string) => string | null,
+): Record<string, string> {
   if (v === undefined) return {};
   const out: Record<string, string> = {};
   for (const [k, s] of Object.entries(objectAt(v, where))) {
@@ -243,7 +247,8 @@ function stringMap(v: unknown, where: string, keyProblem: (k: string) => string 
 
 function envMap(v: unknown, where: string): Record<string, string> {
   const map = stringMap(v, where, envNameProblem);
-  for (const [k, s] of Object.entries(map)) if (s.includes('\0')) throw corrupt(where, `${k}: value contains NUL`);
+  for (const [k, s] of Object.entries(map))
+    if (s.includes('\0')) throw corrupt(where, `${k}: value contains NUL`);
   return map;
 }
 

@@ -140,20 +140,28 @@ export class SettingsStore {
 
   private updatePolicy(app: string, change: (p: Policy) => void): void {
     const file = this.policyFile(app);
-    withLock(join(this.home.policy, '.locks'), () => {
-      const policy = this.getPolicy(app);
-      change(policy);
-      writeJson(join(this.home.policy, '.tmp'), file, policy);
-    }, { name: app, purpose: `policy ${app}` });
+    withLock(
+      join(this.home.policy, '.locks'),
+      () => {
+        const policy = this.getPolicy(app);
+        change(policy);
+        writeJson(join(this.home.policy, '.tmp'), file, policy);
+      },
+      { name: app, purpose: `policy ${app}` },
+    );
   }
 
   private updateUser(user: string, app: string, change: (s: UserSettings) => void): void {
     const file = this.userFile(user, app);
-    withLock(join(this.home.settings, '.locks'), () => {
-      const settings = this.getUser(user, app);
-      change(settings);
-      writeJson(join(this.home.settings, '.tmp'), file, settings);
-    }, { name: `${user}--${app}`, purpose: `settings ${user} ${app}` });
+    withLock(
+      join(this.home.settings, '.locks'),
+      () => {
+        const settings = this.getUser(user, app);
+        change(settings);
+        writeJson(join(this.home.settings, '.tmp'), file, settings);
+      },
+      { name: `${user}--${app}`, purpose: `settings ${user} ${app}` },
+    );
   }
 }
 
@@ -163,12 +171,19 @@ function checkValue(k: SettingKey, value: string): void {
   }
 }
 
-function setIn(layer: { env: Record<string, string>; files: Record<string, string> }, k: SettingKey, v: string): void {
+function setIn(
+  layer: { env: Record<string, string>; files: Record<string, string> },
+  k: SettingKey,
+  v: string,
+): void {
   if (k.kind === 'env') layer.env[k.name] = v;
   else layer.files[k.path] = v;
 }
 
-function unsetIn(layer: { env: Record<string, string>; files: Record<string, string> }, k: SettingKey): boolean {
+function unsetIn(
+  layer: { env: Record<string, string>; files: Record<string, string> },
+  k: SettingKey,
+): boolean {
   const map = k.kind === 'env' ? layer.env : layer.files;
   const name = k.kind === 'env' ? k.name : k.path;
   if (!Object.hasOwn(map, name)) return false;
@@ -193,7 +208,8 @@ function readJson(file: string): unknown {
 
 /** Sorted keys, so the files diff well and are the same whatever the edit order. */
 function writeJson(tmpDir: string, file: string, value: Policy | UserSettings): void {
-  const sorted = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const sorted = (m: Record<string, string>) =>
+    Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : 1)));
   const out: Record<string, unknown> = { env: sorted(value.env), files: sorted(value.files) };
   if ('locked' in value) {
     out.locked = value.locked;

@@ -79,7 +79,7 @@ class HashingWriter {
 
   write(bytes: Uint8Array, hashed = true): void {
     if (hashed) this.hash.update(bytes);
-    for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    for (let off = 0; off < bytes.length;) off += writeSync(this.fd, bytes, off, bytes.length - off);
   }
 
   u32(n: number): void {
@@ -142,7 +142,8 @@ function copyInto(out: HashingWriter, host: string, header: Header): void {
   const src = openSync(host, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const st = fstatSync(src);
-    if (!st.isFile()) throw new StateError('IO', `${host} changed while it was exported (is the app running?)`);
+    if (!st.isFile())
+      throw new StateError('IO', `${host} changed while it was exported (is the app running?)`);
     header.size = st.size;
     writeHeader(out, header);
     const buf = Buffer.allocUnsafe(IO_CHUNK);
@@ -267,7 +268,7 @@ function unpackFile(input: HashingReader, host: string, header: Header): void {
   const out = openSync(host, flags, header.mode);
   try {
     input.pump(header.size, (piece) => {
-      for (let off = 0; off < piece.length; ) off += writeSync(out, piece, off, piece.length - off);
+      for (let off = 0; off < piece.length;) off += writeSync(out, piece, off, piece.length - off);
     });
     fsyncSync(out);
   } finally {
@@ -292,7 +293,8 @@ function parseHeader(bytes: Buffer): Header {
   const problem = pathProblem(path);
   if (problem) throw bad(`unsafe path ${JSON.stringify(path)}: ${problem}`);
   if (type !== 'file' && type !== 'dir' && type !== 'symlink') throw bad(`${path}: unknown type`);
-  if (!Number.isInteger(mode) || (mode as number) < 0 || (mode as number) > 0o777) throw bad(`${path}: bad mode`);
+  if (!Number.isInteger(mode) || (mode as number) < 0 || (mode as number) > 0o777)
+    throw bad(`${path}: bad mode`);
   if (!Number.isSafeInteger(size) || (size as number) < 0) throw bad(`${path}: bad size`);
   if (type !== 'file' && size !== 0) throw bad(`${path}: only files have a size`);
   if (!Number.isSafeInteger(mtime)) throw bad(`${path}: bad mtime`);

@@ -117,7 +117,7 @@ export function copyFileBytes(from: string, to: string, mode: number): void {
       for (;;) {
         const n = readSync(src, buf, 0, buf.length, null);
         if (n === 0) break;
-        for (let off = 0; off < n; ) off += writeSync(dst, buf, off, n - off);
+        for (let off = 0; off < n;) off += writeSync(dst, buf, off, n - off);
       }
       fsyncSync(dst);
     } finally {

@@ -30,7 +30,16 @@
  * one; snapshot before a risky upgrade.
  */
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock } from '../../store/fs/lock.js';
@@ -68,7 +77,8 @@ export interface UpperLease {
 
 /** The user Capsule acts for: $CAPSULE_USER, else the login name. */
 export function defaultUser(env: Record<string, string | undefined> = process.env): string {
-  const name = env.CAPSULE_USER !== undefined && env.CAPSULE_USER !== '' ? env.CAPSULE_USER : userInfo().username;
+  const name =
+    env.CAPSULE_USER !== undefined && env.CAPSULE_USER !== '' ? env.CAPSULE_USER : userInfo().username;
   return checkName('user', name);
 }
 
@@ -136,7 +146,8 @@ export class StateStore {
 
   /** Every app with state, for one user or all of them, sorted by user then app. */
   list(user?: string): StateSummary[] {
-    const users = user !== undefined ? [checkName('user', user)] : listDir(this.root).filter((u) => USER_RE.test(u));
+    const users =
+      user !== undefined ? [checkName('user', user)] : listDir(this.root).filter((u) => USER_RE.test(u));
     const out: StateSummary[] = [];
     for (const u of users.sort()) {
       for (const app of listDir(join(this.root, u)).sort()) {
@@ -159,7 +170,9 @@ export class StateStore {
     for (const name of listDir(p.snapshots).sort()) {
       let created = '';
       try {
-        const meta = JSON.parse(readFileSync(join(p.snapshots, name, 'meta.json'), 'utf8')) as { created?: unknown };
+        const meta = JSON.parse(readFileSync(join(p.snapshots, name, 'meta.json'), 'utf8')) as {
+          created?: unknown;
+        };
         if (typeof meta.created === 'string') created = meta.created;
       } catch {
         // a snapshot without readable metadata is still listed
@@ -213,7 +226,10 @@ export class StateStore {
     this.locked(p, 'rollback', () => {
       const source = join(p.snapshots, name, 'upper');
       if (!exists(source)) {
-        throw new StateError('NOT_FOUND', `${app} has no snapshot named ${name} (see 'capsule state ls ${app}')`);
+        throw new StateError(
+          'NOT_FOUND',
+          `${app} has no snapshot named ${name} (see 'capsule state ls ${app}')`,
+        );
       }
       const id = newId();
       this.mkdirIn(p, (staged) => copyTree(source, staged), id);
