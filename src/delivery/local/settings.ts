@@ -114,6 +114,7 @@ export class SettingsStore {
 
   /** Sets a user override; LOCKED when the policy locks the key. */
   setUser(user: string, app: string, key: string, value: string): void {
+    this.userFile(user, app); // names first: a bad name is the clearer error
     const k = parseKey(key);
     checkValue(k, value);
     this.refuseLocked(app, k);
