@@ -40,3 +40,19 @@ export function parseWithTarget<T extends Options>(argv: string[], options: T, u
     throw new CliError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), 125, undefined, usage);
   }
 }
+
+/** parseArgs for a command with positionals and a --help flag; bad flags are exit 125 with usage. */
+export function parseCommand<T extends Options>(argv: string[], options: T, usage: string) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } } as T & {
+        help: { type: 'boolean'; short: 'h' };
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    throw new CliError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), 125, undefined, usage);
+  }
+}

@@ -1,29 +1,102 @@
 #!/usr/bin/env node
 import { CliError } from './errors.js';
 
-const help = `capsule — run WebAssembly apps without installing them
-
-Usage: capsule <command> [options]
-
-Commands
-  run       run a WASI program (a .wasm file) in isolation
-
-Run 'capsule <command> --help' for a command's options.
-Exit codes: the app's own, or 125 (capsule's error), 126 (cannot start), 127 (not found).`;
-
 interface Command {
+  group: string;
   describe: string;
   load: () => Promise<(argv: string[]) => Promise<number>>;
 }
 
+/** Commands load lazily: `capsule run x.wasm` never loads the packing code. */
 const commands: Record<string, Command> = {
-  run: { describe: 'run a WASI program', load: async () => (await import('./commands/run.js')).run },
+  run: {
+    group: 'Run',
+    describe: 'run a .wasm file, a package or a bundle',
+    load: async () => (await import('./commands/run.js')).run,
+  },
+  pack: {
+    group: 'Packages',
+    describe: 'pack a directory into a package',
+    load: async () => (await import('./commands/pack.js')).pack,
+  },
+  ls: {
+    group: 'Packages',
+    describe: 'list the packages in the local store',
+    load: async () => (await import('./commands/store.js')).ls,
+  },
+  inspect: {
+    group: 'Packages',
+    describe: "show a package's manifest, layers and sizes",
+    load: async () => (await import('./commands/store.js')).inspect,
+  },
+  rm: {
+    group: 'Packages',
+    describe: 'remove a package version',
+    load: async () => (await import('./commands/store.js')).rm,
+  },
+  verify: {
+    group: 'Packages',
+    describe: 'check a package, the store or a bundle for damage',
+    load: async () => verifyCommand,
+  },
+  gc: {
+    group: 'Packages',
+    describe: 'delete data no package uses',
+    load: async () => (await import('./commands/store.js')).gc,
+  },
+  export: {
+    group: 'Packages',
+    describe: 'write a package to a single .capsule file',
+    load: async () => (await import('./commands/bundle.js')).exportCmd,
+  },
+  import: {
+    group: 'Packages',
+    describe: 'add the packages of a .capsule file to the store',
+    load: async () => (await import('./commands/bundle.js')).importCmd,
+  },
+  keygen: {
+    group: 'Signing',
+    describe: 'make a signing key pair',
+    load: async () => (await import('./commands/keys.js')).keygen,
+  },
+  trust: {
+    group: 'Signing',
+    describe: 'manage the keys whose signatures you accept',
+    load: async () => (await import('./commands/keys.js')).trust,
+  },
 };
+
+/** `capsule verify` takes a package, nothing (the whole store), or a bundle file. */
+async function verifyCommand(argv: string[]): Promise<number> {
+  const file = argv.find((a) => !a.startsWith('-'));
+  if (file && (file.endsWith('.capsule') || file.includes('/'))) {
+    return (await import('./commands/bundle.js')).verifyBundleFile(file);
+  }
+  return (await import('./commands/store.js')).verify(argv);
+}
+
+function helpText(): string {
+  const groups = new Map<string, string[]>();
+  for (const [name, c] of Object.entries(commands)) {
+    const lines = groups.get(c.group) ?? [];
+    lines.push(`  ${name.padEnd(10)}${c.describe}`);
+    groups.set(c.group, lines);
+  }
+  return `capsule — run WebAssembly apps without installing them
+
+Usage: capsule <command> [options]
+
+${[...groups].map(([g, lines]) => `${g}\n${lines.join('\n')}`).join('\n\n')}
+
+Run 'capsule <command> --help' for a command's options.
+Data lives in $CAPSULE_HOME (default ~/.capsule).
+Exit codes: the app's own, or 125 (capsule's error), 126 (cannot start), 127 (not found).`;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    process.stdout.write(help + '\n');
+    process.stdout.write(helpText() + '\n');
     return name === undefined ? 125 : 0;
   }
   if (name === '--version' || name === '-V') {

@@ -1,4 +1,7 @@
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { HEADER_MAGIC } from '../../package/bundle/format.js';
+import { parsePackageRef } from '../../delivery/local/resolve.js';
+import { preparePackageRun } from './run-package.js';
 import { resolve } from 'node:path';
 import { parseWithTarget } from '../argv.js';
 import { CliError, ExitCode } from '../errors.js';
@@ -10,6 +13,9 @@ Runs a WebAssembly (WASI preview1) program in isolation.
 
 TARGET
   FILE.wasm                 a WASI command module
+  NAME[@VERSION]            a package from the local store (highest version by
+                            default; VERSION may be a range like ^1.2)
+  FILE.capsule              a bundle file, run in place without importing it
 
 Options
   --dir HOST::GUEST         grant the host directory HOST to the app at GUEST
@@ -19,7 +25,14 @@ Options
                             the --env pairs and nothing else
   --timeout SECONDS         stop the app after this much wall-clock time (exit 124)
   --memory MIB              cap the app's linear memory; allocations past it fail
+  --allow-unsigned          run a bundle that no trusted key signed
+  --ephemeral               run a package on a throwaway state layer (nothing
+                            it writes is kept)
   -h, --help                show this help
+
+A package runs in its own view: its layers, then its settings, then your
+state layer on top, where everything it writes is kept (see 'capsule state').
+--env adds to or overrides the package's environment.
 
 The app's exit code is capsule's exit code. capsule itself exits with 125 for
 bad arguments, 126 when the target cannot be started, 127 when it is not found,
@@ -35,6 +48,8 @@ const options = {
   env: { type: 'string', multiple: true },
   timeout: { type: 'string' },
   memory: { type: 'string' },
+  'allow-unsigned': { type: 'boolean' },
+  ephemeral: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -72,6 +87,30 @@ function positiveNumber(name: string, v: string | undefined, integer: boolean): 
   return n;
 }
 
+function statOrNull(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** A bundle starts with the bundle header magic (package/bundle/format.ts). */
+function looksLikeBundle(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = Buffer.alloc(HEADER_MAGIC.length);
+      readSync(fd, head, 0, head.length, 0);
+      return HEADER_MAGIC.every((b, i) => head[i] === b);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, rest } = parseWithTarget(argv, options, runUsage);
   if (values.help) {
@@ -95,23 +134,45 @@ export async function run(argv: string[]): Promise<number> {
   const timeoutSeconds = positiveNumber('timeout', values.timeout, false);
   const memoryMiB = positiveNumber('memory', values.memory, true);
 
-  let st;
-  try {
-    st = statSync(target);
-  } catch {
-    throw new CliError(`${target}: no such file`, ExitCode.NOT_FOUND, 'check the path of the .wasm file');
-  }
-  if (!st.isFile())
-    throw new CliError(`${target} is not a file`, ExitCode.CANNOT_START, 'give the path of a .wasm file');
-
-  const result = await runSession({
-    wasmPath: target,
-    args: [target, ...rest],
-    env,
-    mounts,
+  const limits = {
     timeoutSeconds,
     memoryMiB,
-  });
+    onWarning: (m: string) => process.stderr.write(`capsule: ${m}\n`),
+  };
+  const st = statOrNull(target);
+  const isBundle =
+    target.endsWith('.capsule') ||
+    (st?.isFile() === true && !target.endsWith('.wasm') && looksLikeBundle(target));
+  let result;
+  if (isBundle || (st === null && parsePackageRef(target) !== null && !target.endsWith('.wasm'))) {
+    if (isBundle && st === null) throw new CliError(`${target}: no such file`, ExitCode.NOT_FOUND);
+    const prepared = preparePackageRun({
+      target,
+      bundle: isBundle,
+      args: rest,
+      env,
+      mounts,
+      allowUnsigned: values['allow-unsigned'] ?? false,
+      ephemeral: values.ephemeral ?? false,
+    });
+    try {
+      result = await runSession({ ...prepared.session, ...limits });
+    } finally {
+      prepared.release();
+    }
+  } else {
+    if (st === null) {
+      throw new CliError(
+        `${target}: no such file or package`,
+        ExitCode.NOT_FOUND,
+        "check the path, or run 'capsule ls'",
+      );
+    }
+    if (!st.isFile()) {
+      throw new CliError(`${target} is not a file`, ExitCode.CANNOT_START, 'give the path of a .wasm file');
+    }
+    result = await runSession({ wasmPath: target, args: [target, ...rest], env, mounts, ...limits });
+  }
   switch (result.kind) {
     case 'exit':
       return result.code;

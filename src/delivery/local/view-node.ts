@@ -4,14 +4,15 @@
  * on the main thread.
  */
 import { FsObjectStore } from '../../store/fs/object-store.js';
+import type { ObjectStore } from '../../store/types.js';
+import { openBundle } from '../../package/bundle/reader.js';
 import { readChunk, readLayerIndex } from '../../package/index.js';
 import { nodeDecoders, nodeHasher } from '../../package/node.js';
 import { LayerFileSystem } from '../../vfs/layer.js';
 import { UnionFileSystem } from '../../vfs/union.js';
 import { MemoryFileSystem } from '../../vfs/memfs.js';
 import { HostFileSystem } from '../../vfs/host/hostfs.js';
-import { LockedPathsFileSystem } from '../../vfs/locked.js';
-import type { TreeSpec } from '../../vfs/populate.js';
+import { hideLockedInUpper, lockView, settingsLayer } from './settings-layer.js';
 import { Errno, fsError } from '../../vfs/errno.js';
 import type { FileSystem } from '../../vfs/types.js';
 import { ChunkCache } from '../chunk-cache.js';
@@ -24,17 +25,6 @@ interface ViewContext {
 /** A failure that is capsule's (a corrupt package), not the app's: exit 125. */
 class ViewError extends Error {
   readonly exitCode = 125;
-}
-
-function settingsTree(files: Record<string, string>): TreeSpec {
-  const tree: TreeSpec = {};
-  for (const [path, content] of Object.entries(files)) {
-    const parts = path.split('/').filter((p) => p !== '');
-    let dir = tree;
-    for (const part of parts.slice(0, -1)) dir = (dir[part] ??= {}) as TreeSpec;
-    dir[parts[parts.length - 1]!] = content;
-  }
-  return tree;
 }
 
 export function readWhole(fs: FileSystem, path: string): Uint8Array {
@@ -56,7 +46,8 @@ export function readWhole(fs: FileSystem, path: string): Uint8Array {
 
 export function buildView(data: unknown, ctx: ViewContext) {
   const spec = data as PackageViewSpec;
-  const store = new FsObjectStore(spec.storeRoot);
+  const store: ObjectStore =
+    spec.source.kind === 'store' ? new FsObjectStore(spec.source.root) : openBundle(spec.source.file).store;
   const refused = new Set<string>();
   const cache = new ChunkCache((digest, size) => {
     try {
@@ -77,15 +68,11 @@ export function buildView(data: unknown, ctx: ViewContext) {
   } catch (e) {
     throw new ViewError(`the package is damaged: ${(e as Error).message} (run 'capsule verify')`);
   }
-  const settings = new MemoryFileSystem({ tree: settingsTree(spec.settingsFiles), readOnly: true });
+  const lowers = [settingsLayer(spec.settingsFiles), ...layers];
   const upper: FileSystem = spec.upperDir ? new HostFileSystem(spec.upperDir) : new MemoryFileSystem();
-  let view: FileSystem = new UnionFileSystem([settings, ...layers], upper);
-  if (spec.lockedPaths.length > 0) {
-    view = new LockedPathsFileSystem(
-      view,
-      spec.lockedPaths.map((p) => p.replace(/^\/+/, '')),
-    );
-  }
+  // An admin lock wins over what the user wrote before the lock existed.
+  if (spec.lockedPaths.length > 0) hideLockedInUpper(upper, spec.lockedPaths, lowers);
+  const view = lockView(new UnionFileSystem(lowers, upper), spec.lockedPaths);
   let wasm: Uint8Array;
   try {
     wasm = readWhole(view, spec.entry.replace(/^\/+/, ''));

@@ -10,8 +10,8 @@
  * Locked paths are read-only to the guest whatever layer holds them.
  */
 export interface PackageViewSpec {
-  /** The store's root directory ($CAPSULE_HOME/store). */
-  storeRoot: string;
+  /** Where objects come from: the local store's root directory, or a bundle file read in place. */
+  source: { kind: 'store'; root: string } | { kind: 'bundle'; file: string };
   /** Layer index digests, top first (package layers, then dependencies'). */
   layers: string[];
   /** Settings files: guest path (absolute) -> content. */

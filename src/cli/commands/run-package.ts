@@ -1,0 +1,143 @@
+/**
+ * `capsule run` for packages: from the local store (name[@version]) or from
+ * a bundle file read in place. Builds the view spec (layers, settings, the
+ * user's state layer), holds a lease so gc leaves the package alone, and
+ * runs it like any other guest.
+ */
+import { openBundle } from '../../package/bundle/reader.js';
+import { registerLease } from '../../store/fs/lease.js';
+import { layerStack, type ResolvedPackage } from '../../delivery/local/resolve.js';
+import { SettingsStore } from '../../delivery/local/settings.js';
+import { StateStore, defaultUser } from '../../delivery/local/state.js';
+import { TrustStore, checkSignatures } from '../../delivery/local/trust.js';
+import type { PackageViewSpec } from '../../delivery/local/view-spec.js';
+import type { MountSpec, SessionOptions } from '../../runtime/node/session.js';
+import { CliError } from '../errors.js';
+import { asCliError, openLocal, resolveLocal, type LocalContext } from '../context.js';
+
+export interface PackageRunRequest {
+  target: string;
+  bundle: boolean;
+  args: string[];
+  env: [string, string][];
+  mounts: MountSpec[];
+  allowUnsigned: boolean;
+  /** Run on a throwaway state layer instead of the user's. */
+  ephemeral: boolean;
+}
+
+export interface PreparedRun {
+  session: SessionOptions;
+  release(): void;
+}
+
+const viewModule = new URL('../../delivery/local/view-node.js', import.meta.url).href;
+
+function fromBundle(ctx: LocalContext, file: string, allowUnsigned: boolean) {
+  let bundle;
+  try {
+    bundle = openBundle(file);
+  } catch (e) {
+    throw asCliError(e);
+  }
+  try {
+    const root = bundle.roots[0] ?? bundle.packages[0];
+    if (!root) throw new CliError(`${file} holds no package`, 125);
+    const check = checkSignatures(root.digest, root.signatures, new TrustStore(ctx.home).list());
+    if (check.bad.length > 0) {
+      throw new CliError(
+        `${root.name}@${root.version} carries a signature that does not verify: refused`,
+        125,
+        'the bundle was tampered with; get it again from its publisher',
+      );
+    }
+    if (check.trusted.length === 0 && !allowUnsigned) {
+      throw new CliError(
+        `${root.name}@${root.version} in ${file} is not signed by a key you trust`,
+        125,
+        "add the publisher's key with 'capsule trust add KEY.pub', or pass --allow-unsigned if you trust the file",
+      );
+    }
+    const stack = layerStack(bundle.store, root.digest);
+    const pkg: ResolvedPackage = {
+      name: root.name,
+      version: root.version,
+      digest: root.digest,
+      manifest: stack.manifest,
+      layers: [...stack.layers].reverse(),
+      manifests: stack.manifests,
+    };
+    return pkg;
+  } catch (e) {
+    throw asCliError(e);
+  } finally {
+    bundle.close();
+  }
+}
+
+export function preparePackageRun(req: PackageRunRequest): PreparedRun {
+  const ctx = openLocal();
+  const pkg = req.bundle ? fromBundle(ctx, req.target, req.allowUnsigned) : resolveLocal(ctx, req.target);
+  const m = pkg.manifest;
+  const user = defaultUser();
+  const settings = new SettingsStore(ctx.home).effective(m, user, m.name);
+  if (req.mounts.length > 0 && !settings.mountsAllowed) {
+    throw new CliError(
+      `policy forbids granting host directories to ${m.name}`,
+      125,
+      'ask your administrator',
+    );
+  }
+  const locked = req.env.filter(([k]) => settings.lockedEnv.includes(k)).map(([k]) => k);
+  if (locked.length > 0)
+    throw new CliError(`--env ${locked.join(', ')}: locked by policy for ${m.name}`, 125);
+  const env = new Map(settings.env);
+  for (const [k, v] of req.env) env.set(k, v);
+
+  const releases: (() => void)[] = [];
+  const release = () => {
+    for (const r of releases.splice(0).reverse()) {
+      try {
+        r();
+      } catch {
+        // Best effort: a lease left behind expires with its process.
+      }
+    }
+  };
+  try {
+    if (!req.bundle) {
+      const lease = registerLease(ctx.home.store, pkg.manifests, { store: ctx.objects });
+      releases.push(() => lease.release());
+    }
+    let upperDir: string | null = null;
+    if (!req.ephemeral) {
+      const upper = new StateStore(ctx.home.state).openUpper(user, m.name);
+      releases.push(() => upper.release());
+      upperDir = upper.dir;
+    }
+    const view: PackageViewSpec = {
+      source: req.bundle
+        ? { kind: 'bundle', file: req.target }
+        : { kind: 'store', root: ctx.home.store.root },
+      layers: pkg.layers,
+      settingsFiles: settings.files,
+      lockedPaths: settings.lockedPaths,
+      upperDir,
+      entry: m.entry,
+    };
+    const args = req.args.length > 0 ? req.args : m.args;
+    return {
+      session: {
+        label: `${pkg.name}@${pkg.version}`,
+        view: { module: viewModule, data: view },
+        args: [m.entry, ...args],
+        env: [...env.entries()],
+        mounts: req.mounts,
+      },
+      release,
+    };
+  } catch (e) {
+    release();
+    throw asCliError(e);
+  }
+}
