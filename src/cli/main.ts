@@ -54,6 +54,11 @@ const commands: Record<string, Command> = {
     describe: 'add the packages of a .capsule file to the store',
     load: async () => (await import('./commands/bundle.js')).importCmd,
   },
+  capture: {
+    group: 'Packages',
+    describe: 'run a setup step and keep what it wrote as a new package',
+    load: async () => (await import('./commands/capture.js')).capture,
+  },
   keygen: {
     group: 'Signing',
     describe: 'make a signing key pair',

@@ -24,10 +24,13 @@ export interface PackageRunRequest {
   allowUnsigned: boolean;
   /** Run on a throwaway state layer instead of the user's. */
   ephemeral: boolean;
+  /** Run on this directory as the state layer instead of the user's (capture, profile). */
+  upperDir?: string;
 }
 
 export interface PreparedRun {
   session: SessionOptions;
+  package: ResolvedPackage;
   release(): void;
 }
 
@@ -109,8 +112,8 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
       const lease = registerLease(ctx.home.store, pkg.manifests, { store: ctx.objects });
       releases.push(() => lease.release());
     }
-    let upperDir: string | null = null;
-    if (!req.ephemeral) {
+    let upperDir: string | null = req.upperDir ?? null;
+    if (!req.ephemeral && upperDir === null) {
       const upper = new StateStore(ctx.home.state).openUpper(user, m.name);
       releases.push(() => upper.release());
       upperDir = upper.dir;
@@ -127,6 +130,7 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
     };
     const args = req.args.length > 0 ? req.args : m.args;
     return {
+      package: pkg,
       session: {
         label: `${pkg.name}@${pkg.version}`,
         view: { module: viewModule, data: view },

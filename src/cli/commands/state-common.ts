@@ -18,7 +18,12 @@ export function parseCommand<T extends Options>(argv: string[], options: T, usag
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new CliError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), ExitCode.USAGE, undefined, usage);
+    throw new CliError(
+      (e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''),
+      ExitCode.USAGE,
+      undefined,
+      usage,
+    );
   }
 }
 
@@ -26,7 +31,12 @@ export function parseCommand<T extends Options>(argv: string[], options: T, usag
 export function need(positionals: string[], names: string[], usage: string, optional = 0): string[] {
   const min = names.length - optional;
   if (positionals.length < min) {
-    throw new CliError(`missing ${names.slice(positionals.length).join(' ')}`, ExitCode.USAGE, undefined, usage);
+    throw new CliError(
+      `missing ${names.slice(positionals.length).join(' ')}`,
+      ExitCode.USAGE,
+      undefined,
+      usage,
+    );
   }
   if (positionals.length > names.length) {
     throw new CliError(`unexpected argument ${positionals[names.length]}`, ExitCode.USAGE, undefined, usage);
@@ -55,14 +65,16 @@ export function reporting<T>(fn: () => T): T {
 /** A value given inline, or read from a host file with --file. */
 export function valueOf(inline: string | undefined, file: string | undefined, usage: string): string {
   if (file !== undefined) {
-    if (inline !== undefined) throw new CliError('give VALUE or --file, not both', ExitCode.USAGE, undefined, usage);
+    if (inline !== undefined)
+      throw new CliError('give VALUE or --file, not both', ExitCode.USAGE, undefined, usage);
     try {
       return readFileSync(file, 'utf8');
     } catch (e) {
       throw new CliError(`cannot read ${file}: ${(e as Error).message}`, ExitCode.USAGE);
     }
   }
-  if (inline === undefined) throw new CliError('missing VALUE (or --file PATH)', ExitCode.USAGE, undefined, usage);
+  if (inline === undefined)
+    throw new CliError('missing VALUE (or --file PATH)', ExitCode.USAGE, undefined, usage);
   return inline;
 }
 
