@@ -59,6 +59,11 @@ const commands: Record<string, Command> = {
     describe: 'run a setup step and keep what it wrote as a new package',
     load: async () => (await import('./commands/capture.js')).capture,
   },
+  profile: {
+    group: 'Packages',
+    describe: 'record the launch profile that streaming prefetches',
+    load: async () => (await import('./commands/profile.js')).profile,
+  },
   keygen: {
     group: 'Signing',
     describe: 'make a signing key pair',

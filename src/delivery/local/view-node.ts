@@ -49,7 +49,11 @@ export function buildView(data: unknown, ctx: ViewContext) {
   const store: ObjectStore =
     spec.source.kind === 'store' ? new FsObjectStore(spec.source.root) : openBundle(spec.source.file).store;
   const refused = new Set<string>();
+  // The launch profile: distinct chunks in the order they were first read, until the first output.
+  let recording = spec.recordProfile === true;
+  const profile: string[] = [];
   const cache = new ChunkCache((digest, size) => {
+    if (recording) profile.push(digest);
     try {
       return readChunk(store, { digest, size }, nodeDecoders, nodeHasher);
     } catch (e) {
@@ -82,5 +86,12 @@ export function buildView(data: unknown, ctx: ViewContext) {
     if (errno === Errno.IO) throw new ViewError(`its entry ${spec.entry} has corrupt chunks; refused`);
     throw e;
   }
-  return { preopens: [{ guestPath: '/', fs: view }], wasm };
+  return {
+    preopens: [{ guestPath: '/', fs: view }],
+    wasm,
+    onFirstOutput: () => {
+      recording = false;
+    },
+    result: () => (spec.recordProfile ? { profile } : undefined),
+  };
 }

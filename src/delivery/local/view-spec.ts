@@ -24,4 +24,6 @@ export interface PackageViewSpec {
   entry: string;
   /** Bytes of decoded chunks to keep in memory. */
   cacheBytes?: number;
+  /** Record the chunks read before the first output, in order (a launch profile). */
+  recordProfile?: boolean;
 }

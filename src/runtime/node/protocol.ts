@@ -35,6 +35,7 @@ export interface WorkerSpec {
 export type WorkerMessage =
   | { t: 'wake' }
   | { t: 'warn'; message: string }
+  | { t: 'view-result'; data: unknown }
   | { t: 'exit'; code: number }
   | { t: 'trap'; reason: string; func: string | null }
   | { t: 'fail'; code: number; message: string };

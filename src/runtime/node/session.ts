@@ -22,7 +22,12 @@ export interface SessionOptions {
   onWarning?: (message: string) => void;
 }
 
-export type SessionResult =
+export type SessionResult = SessionEnd & {
+  /** What the view reported when the guest ended (see ViewSpec), if anything. */
+  viewResult?: unknown;
+};
+
+type SessionEnd =
   | { kind: 'exit'; code: number }
   | { kind: 'trap'; reason: string; func: string | null }
   | { kind: 'fail'; code: number; message: string }
@@ -88,9 +93,11 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
 
   return new Promise<SessionResult>((resolve) => {
     let settled = false;
+    let viewResult: unknown;
     const timers: NodeJS.Timeout[] = [];
-    const finish = (r: SessionResult) => {
+    const finish = (end: SessionEnd) => {
       if (settled) return;
+      const r: SessionResult = viewResult === undefined ? end : { ...end, viewResult };
       settled = true;
       for (const t of timers) clearTimeout(t);
       process.off('SIGINT', onSigint);
@@ -116,6 +123,9 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
       switch (m.t) {
         case 'wake':
           void bridge.serve();
+          break;
+        case 'view-result':
+          viewResult = m.data;
           break;
         case 'warn':
           opts.onWarning?.(m.message);

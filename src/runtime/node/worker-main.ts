@@ -46,6 +46,25 @@ function stdinStream(bridge: BridgeClient, isTTY: boolean): StdioStream {
 interface BuiltView {
   preopens: Preopen[];
   wasm: Uint8Array;
+  /** Called once, at the guest's first write to stdout or stderr (launch profiles end there). */
+  onFirstOutput?: () => void;
+  /** What the view has to report when the guest ends (posted to the main thread). */
+  result?: () => unknown;
+}
+
+/** Calls `first` once, before the first write that goes through either stream. */
+function watchFirstOutput(streams: StdioStream[], first: () => void): void {
+  let fired = false;
+  for (const s of streams) {
+    const write = s.write!.bind(s);
+    s.write = (buf: Uint8Array) => {
+      if (!fired) {
+        fired = true;
+        first();
+      }
+      return write(buf);
+    };
+  }
 }
 
 async function loadView(): Promise<BuiltView> {
@@ -58,7 +77,7 @@ async function loadView(): Promise<BuiltView> {
     buildView: (data: unknown, ctx: { warn: (message: string) => void }) => BuiltView;
   };
   const view = mod.buildView(spec.view.data, { warn: (message) => post({ t: 'warn', message }) });
-  return { preopens: [...view.preopens, ...mounts], wasm: view.wasm };
+  return { ...view, preopens: [...view.preopens, ...mounts] };
 }
 
 async function main(): Promise<void> {
@@ -95,13 +114,16 @@ async function main(): Promise<void> {
   }
 
   const bridge = new BridgeClient(spec.bridge, () => post({ t: 'wake' }));
+  const stdout = fdWriter(1, spec.tty[1]);
+  const stderr = fdWriter(2, spec.tty[2]);
+  if (view.onFirstOutput) watchFirstOutput([stdout, stderr], view.onFirstOutput);
   const host = new WasiHost({
     args: spec.args,
     env: spec.env,
     preopens: view.preopens,
     stdin: stdinStream(bridge, spec.tty[0]),
-    stdout: fdWriter(1, spec.tty[1]),
-    stderr: fdWriter(2, spec.tty[2]),
+    stdout,
+    stderr,
     cpuTimeNs: () => {
       const u = process.cpuUsage();
       return BigInt(u.user + u.system) * 1000n;
@@ -121,10 +143,15 @@ async function main(): Promise<void> {
     return;
   }
 
+  const report = () => {
+    if (view.result) post({ t: 'view-result', data: view.result() });
+  };
   try {
     const code = host.start(instance);
+    report();
     post({ t: 'exit', code });
   } catch (e) {
+    report();
     if (e instanceof WasiExit) {
       post({ t: 'exit', code: e.code });
     } else if (e instanceof TypeError && /_start|export its memory/.test(e.message)) {
