@@ -132,11 +132,10 @@ export class SettingsStore {
   private refuseLocked(app: string, k: SettingKey): void {
     const policy = this.getPolicy(app);
     if (!isLocked(policy, k)) return;
-    const what = k.kind === 'env' ? `env.${k.name}` : lockingPath(policy, k.path)!;
-    throw new StateError(
-      'LOCKED',
-      `${k.kind === 'env' ? `env.${k.name}` : k.path} is locked by the admin policy ${this.policyFile(app)} (locked: ${what})`,
-    );
+    const key = k.kind === 'env' ? `env.${k.name}` : k.path;
+    const by = k.kind === 'file' ? lockingPath(policy, k.path) : null;
+    const under = by !== null && by !== key ? ` (it is under the locked ${by})` : '';
+    throw new StateError('LOCKED', `${key} is locked by the admin policy ${this.policyFile(app)}${under}`);
   }
 
   private updatePolicy(app: string, change: (p: Policy) => void): void {
