@@ -53,8 +53,9 @@ export function exec(cmd: string, args: string[], opts: RunOpts = {}): Promise<R
       });
     });
     child.stdin.on('error', () => {});
+    // With onSpawn and no input, the caller feeds stdin itself.
     if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
+    else if (!opts.onSpawn) child.stdin.end();
     opts.onSpawn?.(child);
   });
 }

@@ -64,6 +64,21 @@ const commands: Record<string, Command> = {
     describe: 'record the launch profile that streaming prefetches',
     load: async () => (await import('./commands/profile.js')).profile,
   },
+  state: {
+    group: 'Your data',
+    describe: "list, reset, snapshot, roll back, export or import an app's state",
+    load: async () => (await import('./commands/state.js')).state,
+  },
+  settings: {
+    group: 'Your data',
+    describe: "get or set an app's settings (environment and config files)",
+    load: async () => (await import('./commands/settings.js')).settings,
+  },
+  policy: {
+    group: 'Administration',
+    describe: "set and lock an app's settings for its users; allow or deny mounts",
+    load: async () => (await import('./commands/policy.js')).policy,
+  },
   keygen: {
     group: 'Signing',
     describe: 'make a signing key pair',

@@ -2,7 +2,14 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packTree } from '../../package/pack.js';
-import { buildManifest, readLayerIndex, type Dependency, type Digest } from '../../package/index.js';
+import {
+  SEMVER_RE,
+  buildManifest,
+  nameProblem,
+  readLayerIndex,
+  type Dependency,
+  type Digest,
+} from '../../package/index.js';
 import { writeManifest } from '../../package/pack.js';
 import { sign } from '../../package/sign.js';
 import { withLock } from '../../store/fs/lock.js';
@@ -133,6 +140,20 @@ export async function pack(argv: string[]): Promise<number> {
   if (!dir || positionals.length > 1) throw new CliError('expected one DIR', 125, undefined, packUsage);
   for (const req of ['name', 'version', 'entry'] as const) {
     if (!values[req]) throw new CliError(`--${req} is required`, 125, undefined, packUsage);
+  }
+  const nameWrong = nameProblem(values.name!);
+  if (nameWrong)
+    throw new CliError(
+      `--name ${values.name}: ${nameWrong}`,
+      125,
+      'use lowercase letters, digits, ".", "_", "-"',
+    );
+  if (!SEMVER_RE.test(values.version!)) {
+    throw new CliError(
+      `--version ${values.version}: not a semantic version`,
+      125,
+      'versions look like 1.2.0 or 2.0.0-beta.1',
+    );
   }
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new CliError(`${dir} is not a directory`, ExitCode.NOT_FOUND);
