@@ -5,7 +5,7 @@ import { packTree } from '../../package/pack.js';
 import {
   SEMVER_RE,
   buildManifest,
-  nameProblem,
+  NAME_RE,
   readLayerIndex,
   type Dependency,
   type Digest,
@@ -141,13 +141,13 @@ export async function pack(argv: string[]): Promise<number> {
   for (const req of ['name', 'version', 'entry'] as const) {
     if (!values[req]) throw new CliError(`--${req} is required`, 125, undefined, packUsage);
   }
-  const nameWrong = nameProblem(values.name!);
-  if (nameWrong)
+  if (!NAME_RE.test(values.name!)) {
     throw new CliError(
-      `--name ${values.name}: ${nameWrong}`,
+      `--name ${values.name}: not a package name`,
       125,
       'use lowercase letters, digits, ".", "_", "-"',
     );
+  }
   if (!SEMVER_RE.test(values.version!)) {
     throw new CliError(
       `--version ${values.version}: not a semantic version`,
