@@ -3,13 +3,15 @@
  *
  * Pipeline: scan (tree-scan.ts) -> per file, read through a window ->
  * FastCDC boundaries -> SHA-256 of each chunk -> new chunks are encoded by
- * the worker pool -> stored. Chunks already in the store (or already on their
- * way in) are only referenced: that is the dedup. The index lists chunks in
- * file order, so the result does not depend on which worker finishes first.
+ * the worker pool -> stored, in store batches committed in the background
+ * (ChunkSink), all durable before the layer index is written. Chunks already
+ * in the store (or already on their way in) are only referenced: that is the
+ * dedup. The index lists chunks in file order, so the result does not depend
+ * on which worker finishes first.
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { ObjectStore, Verifier } from '../store/types.js';
+import type { ObjectBatch, ObjectStore, Verifier } from '../store/types.js';
 import { Chunker, DEFAULT_CHUNK_PARAMS, type ChunkParams } from './chunker.js';
 import { DEFAULT_ZSTD_LEVEL, type EncodeCodec } from './codec-node.js';
 import { EncoderPool } from './encoder-pool.js';
@@ -76,6 +78,70 @@ const MAX_IN_FLIGHT = 96 * 1024 * 1024;
 /** Below this many bytes, compression stays on the calling thread by default. */
 const SMALL_TREE = 16 * 1024 * 1024;
 
+/**
+ * A store batch is committed (in the background) once it holds this many
+ * stored bytes or objects: bounds tmp/ usage and lets commits overlap packing.
+ */
+const BATCH_BYTES = 32 * 1024 * 1024;
+const BATCH_OBJECTS = 2048;
+
+/**
+ * Where new chunks go: the store's batches when it has them (committed in
+ * the background as they fill), else one `write` each. `flush` resolves when
+ * every chunk written so far is durable and visible.
+ */
+class ChunkSink {
+  #batch: ObjectBatch | undefined;
+  #bytes = 0;
+  readonly #commits: Promise<void>[] = [];
+  #failure: Error | undefined;
+  #aborted = false;
+
+  constructor(private readonly store: ObjectStore) {
+    this.#batch = store.beginBatch?.();
+  }
+
+  write(digest: Digest, stored: Uint8Array): void {
+    // Encoders still running when a pack fails deliver here after the abort: dropped.
+    if (this.#aborted) return;
+    if (this.#failure) throw this.#failure;
+    const batch = this.#batch;
+    if (!batch) {
+      this.store.write(digest, stored, TRUSTED);
+      return;
+    }
+    batch.write(digest, stored, TRUSTED);
+    this.#bytes += stored.length;
+    if (this.#bytes >= BATCH_BYTES || batch.staged >= BATCH_OBJECTS) this.#rotate();
+  }
+
+  async flush(): Promise<void> {
+    this.#rotate();
+    const results = await Promise.allSettled(this.#commits);
+    this.#commits.length = 0;
+    for (const r of results) if (r.status === 'rejected') this.#failure ??= r.reason as Error;
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** Drops what is staged and waits for commits in flight (their objects may land). */
+  async abort(): Promise<void> {
+    this.#aborted = true;
+    const batch = this.#batch;
+    this.#batch = undefined;
+    await Promise.allSettled([...this.#commits, batch?.abort()]);
+  }
+
+  #rotate(): void {
+    const batch = this.#batch;
+    if (!batch || batch.staged === 0) return;
+    const commit = batch.commit();
+    commit.catch((e: Error) => (this.#failure ??= e));
+    this.#commits.push(commit);
+    this.#batch = this.store.beginBatch!();
+    this.#bytes = 0;
+  }
+}
+
 export async function packTree(dir: string, store: ObjectStore, opts: PackOptions = {}): Promise<PackResult> {
   const chunker = new Chunker(opts.chunking ?? DEFAULT_CHUNK_PARAMS);
   const max = chunker.params.max;
@@ -87,8 +153,9 @@ export async function packTree(dir: string, store: ObjectStore, opts: PackOption
   const workers = opts.workers ?? (total < SMALL_TREE ? 0 : availableParallelism());
   const pool = new EncoderPool(workers, opts.codec ?? 'zstd', opts.level ?? DEFAULT_ZSTD_LEVEL);
   const stats: PackStats = { files: 0, bytes: 0, chunks: 0, newChunks: 0, newBytes: 0, storedBytes: 0 };
-  /** Digests on their way to the store: a chunk seen twice in one pack is encoded once. */
+  /** Digests new in this pack (encoding, staged or stored): a chunk seen twice is encoded once. */
   const pending = new Set<Digest>();
+  const sink = new ChunkSink(store);
   const jobs = new Set<Promise<void>>();
   let inFlightBytes = 0;
   let failure: Error | undefined;
@@ -109,13 +176,16 @@ export async function packTree(dir: string, store: ObjectStore, opts: PackOption
     inFlightBytes += bytes;
     const job = pool.encode(block, ranges).then(
       (stored) => {
-        stored.forEach((s, i) => {
-          store.write(digests[i]!, s, TRUSTED);
-          stats.storedBytes += s.length;
-          pending.delete(digests[i]!);
-        });
+        try {
+          stored.forEach((s, i) => {
+            sink.write(digests[i]!, s);
+            stats.storedBytes += s.length;
+          });
+          progress(bytes);
+        } catch (e) {
+          failure ??= e as Error;
+        }
         inFlightBytes -= bytes;
-        progress(bytes);
       },
       (e: Error) => {
         failure ??= e;
@@ -192,6 +262,11 @@ export async function packTree(dir: string, store: ObjectStore, opts: PackOption
     }
     while (jobs.size > 0) await Promise.all(jobs);
     if (failure) throw failure;
+    // Chunks before the index: a visible index never names a missing chunk.
+    await sink.flush();
+  } catch (e) {
+    await sink.abort();
+    throw e;
   } finally {
     await pool.close();
   }

@@ -9,7 +9,7 @@
  */
 import type { Digest } from '../package/types.js';
 import { assertDigest, checkBytes } from './digest.js';
-import { StoreError, type ObjectStore, type Verifier } from './types.js';
+import { StoreError, type ObjectBatch, type ObjectStore, type Verifier } from './types.js';
 
 export interface MemoryObjectStoreOptions {
   /** The verifier used when a call passes none: SHA-256 of the bytes. */
@@ -44,6 +44,43 @@ export class MemoryObjectStore implements ObjectStore {
     assertDigest(digest);
     checkBytes(verify, digest, bytes, 'refused on write');
     if (!this.#objects.has(digest)) this.#objects.set(digest, bytes.slice());
+  }
+
+  /** Staged objects are held aside and added to the store on commit. */
+  beginBatch(): ObjectBatch {
+    const staged = new Map<Digest, Uint8Array>();
+    let open = true;
+    const assertOpen = (what: string): void => {
+      if (!open)
+        throw new StoreError('CLOSED', `cannot ${what} a batch that was already committed or aborted`);
+    };
+    return {
+      write: (digest, bytes, verify = this.#verify) => {
+        assertOpen('write to');
+        assertDigest(digest);
+        checkBytes(verify, digest, bytes, 'refused on write');
+        if (!this.#objects.has(digest) && !staged.has(digest)) staged.set(digest, bytes.slice());
+      },
+      commit: () => {
+        try {
+          assertOpen('commit');
+        } catch (e) {
+          return Promise.reject(e as Error);
+        }
+        open = false;
+        for (const [digest, bytes] of staged)
+          if (!this.#objects.has(digest)) this.#objects.set(digest, bytes);
+        return Promise.resolve();
+      },
+      abort: () => {
+        open = false;
+        staged.clear();
+        return Promise.resolve();
+      },
+      get staged() {
+        return staged.size;
+      },
+    };
   }
 
   delete(digest: Digest): void {

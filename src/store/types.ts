@@ -34,6 +34,36 @@ export interface ObjectStore {
   list(): Iterable<Digest>;
   /** Stored size in bytes, or null when absent. */
   size(digest: Digest): number | null;
+  /**
+   * Starts a batch of writes that become durable and visible together, for
+   * callers writing many objects (a pack). Optional: callers fall back to
+   * `write` when a store has none.
+   */
+  beginBatch?(): ObjectBatch;
+}
+
+/**
+ * Writes made durable together (the disk store fsyncs them concurrently
+ * instead of one at a time). Until `commit` resolves, a staged object is not
+ * visible (`has` is false); after it, every staged object is. A crash at any
+ * point leaves no visible partial object. Committing or aborting closes the
+ * batch; using it afterwards is CLOSED.
+ */
+export interface ObjectBatch {
+  /**
+   * Checks bytes with `verify` (CORRUPT when they do not match) and stages
+   * them. Objects already in the store or already in this batch are skipped.
+   */
+  write(digest: Digest, bytes: Uint8Array, verify?: Verifier): void;
+  /**
+   * Makes every staged object durable, then visible. On failure (IO) the
+   * objects not yet published are dropped; some may have landed, none partly.
+   */
+  commit(): Promise<void>;
+  /** Drops every staged object; nothing becomes visible. Idempotent. */
+  abort(): Promise<void>;
+  /** Objects staged so far (skipped ones not counted). */
+  readonly staged: number;
 }
 
 /**
@@ -43,8 +73,9 @@ export interface ObjectStore {
  * BAD_DIGEST  a digest string that is not `sha256:<64 lowercase hex>`
  * BAD_REF     a package name, version or range that is not valid
  * LOCKED      the store lock could not be taken before the timeout
+ * CLOSED      a batch used after its commit or abort
  */
-export type StoreErrorCode = 'NOT_FOUND' | 'CORRUPT' | 'IO' | 'BAD_DIGEST' | 'BAD_REF' | 'LOCKED';
+export type StoreErrorCode = 'NOT_FOUND' | 'CORRUPT' | 'IO' | 'BAD_DIGEST' | 'BAD_REF' | 'LOCKED' | 'CLOSED';
 
 /** The one error type of the store layer; `code` is stable for callers and tests. */
 export class StoreError extends Error {

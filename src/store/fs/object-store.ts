@@ -9,14 +9,15 @@
  * no-op apart from refreshing its mtime, which gc's grace period reads: a pack
  * that reuses an old unreferenced object keeps it alive until its ref lands.
  */
-import { readFileSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Digest } from '../../package/types.js';
 import { assertDigest, checkBytes, hexOf } from '../digest.js';
-import { StoreError, type ObjectStore, type Verifier } from '../types.js';
+import { StoreError, type ObjectBatch, type ObjectStore, type Verifier } from '../types.js';
 import { storeLayout, type StoreLayout } from './layout.js';
+import { FsObjectBatch } from './object-batch.js';
 import { verifySha256 } from './sha256.js';
-import { ioError, isCode, writeFileStaged } from './staged-file.js';
+import { ioError, isCode, touchExisting, writeFileStaged } from './staged-file.js';
 
 const SHARD_RE = /^[0-9a-f]{2}$/;
 const HEX_RE = /^[0-9a-f]{64}$/;
@@ -65,7 +66,7 @@ export class FsObjectStore implements ObjectStore {
   write(digest: Digest, bytes: Uint8Array, verify: Verifier = this.#verify): void {
     const path = this.pathOf(digest);
     checkBytes(verify, digest, bytes, 'refused on write');
-    if (this.#freshen(path)) return;
+    if (touchExisting(path)) return;
     try {
       // 0444: objects are immutable; a stray write by another tool fails loudly.
       writeFileStaged(this.layout.tmp, path, bytes, 0o444);
@@ -74,6 +75,14 @@ export class FsObjectStore implements ObjectStore {
       // race to another writer of the same object is still success.
       if (this.#stat(digest) === null) throw e;
     }
+  }
+
+  /**
+   * A batch of writes (object-batch.ts): staged without fsync, then made
+   * durable together and renamed into place on commit.
+   */
+  beginBatch(): ObjectBatch {
+    return new FsObjectBatch(this.layout, (d) => this.pathOf(d), this.#verify);
   }
 
   delete(digest: Digest): void {
@@ -113,20 +122,6 @@ export class FsObjectStore implements ObjectStore {
     } catch (e) {
       if (isCode(e, 'ENOENT', 'ENOTDIR')) return null;
       throw ioError('stat', path, e);
-    }
-  }
-
-  /** True when the object already exists (its mtime now refreshed). */
-  #freshen(path: string): boolean {
-    try {
-      const now = new Date();
-      utimesSync(path, now, now);
-      return true;
-    } catch (e) {
-      if (isCode(e, 'ENOENT', 'ENOTDIR')) return false;
-      // Owned by another user (a shared store): it exists, which is what counts.
-      if (isCode(e, 'EPERM', 'EACCES')) return true;
-      throw ioError('update', path, e);
     }
   }
 }

@@ -7,7 +7,16 @@
  * name; gc removes old tmp/ leftovers.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StoreError } from '../types.js';
 
@@ -34,19 +43,57 @@ export function writeFileStaged(tmpDir: string, target: string, bytes: Uint8Arra
 
 /** Writes bytes to a new file in tmpDir, fsync'd; returns its path. Throws StoreError IO. */
 export function stageFile(tmpDir: string, bytes: Uint8Array, mode = 0o644): string {
-  const staged = join(tmpDir, stagedName());
-  let fd: number | undefined;
+  const { path, fd } = stageUnsynced(tmpDir, bytes, mode);
   try {
-    mkdirSync(tmpDir, { recursive: true });
-    fd = openSync(staged, 'wx', mode);
-    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
     closeSync(fd);
-    return staged;
+    return path;
+  } catch (e) {
+    closeQuietly(fd);
+    rmSync(path, { force: true });
+    throw ioError('stage', path, e);
+  }
+}
+
+/**
+ * Writes bytes to a new file in tmpDir and leaves it open and not yet
+ * durable: the caller fsyncs and closes `fd` (batches do it on the thread
+ * pool). Throws StoreError IO.
+ */
+export function stageUnsynced(tmpDir: string, bytes: Uint8Array, mode = 0o644): { path: string; fd: number } {
+  const path = join(tmpDir, stagedName());
+  let fd: number | undefined;
+  try {
+    try {
+      fd = openSync(path, 'wx', mode);
+    } catch (e) {
+      if (!isCode(e, 'ENOENT')) throw e;
+      mkdirSync(tmpDir, { recursive: true });
+      fd = openSync(path, 'wx', mode);
+    }
+    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
+    return { path, fd };
   } catch (e) {
     if (fd !== undefined) closeQuietly(fd);
-    rmSync(staged, { force: true });
-    throw ioError('stage', staged, e);
+    rmSync(path, { force: true });
+    throw ioError('stage', path, e);
+  }
+}
+
+/**
+ * True when a file exists at path, its mtime now refreshed (gc's grace
+ * period reads it); false when absent.
+ */
+export function touchExisting(path: string): boolean {
+  try {
+    const now = new Date();
+    utimesSync(path, now, now);
+    return true;
+  } catch (e) {
+    if (isCode(e, 'ENOENT', 'ENOTDIR')) return false;
+    // Owned by another user (a shared store): it exists, which is what counts.
+    if (isCode(e, 'EPERM', 'EACCES')) return true;
+    throw ioError('update', path, e);
   }
 }
 
@@ -81,7 +128,7 @@ export function isCode(e: unknown, ...codes: string[]): boolean {
   return typeof e === 'object' && e !== null && codes.includes((e as { code?: unknown }).code as string);
 }
 
-function closeQuietly(fd: number): void {
+export function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
   } catch {
