@@ -7,7 +7,8 @@ import { capsule, tempDir, wasm } from './helpers.js';
 test('--help prints the commands and exits 0', async () => {
   const r = await capsule(['--help']);
   assert.equal(r.code, 0);
-  assert.match(r.stdout, /run\s+run a WASI program/);
+  assert.match(r.stdout, /run\s+run a \.wasm file, a package or a bundle/);
+  assert.match(r.stdout, /pack\s+pack a directory/);
   const run = await capsule(['run', '--help']);
   assert.equal(run.code, 0);
   assert.match(run.stdout, /--dir HOST::GUEST/);
