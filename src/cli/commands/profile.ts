@@ -59,6 +59,8 @@ export async function profile(argv: string[]): Promise<number> {
     });
     const view = prepared.session.view!;
     (view.data as { recordProfile?: boolean }).recordProfile = true;
+    // The entry's chunks belong in the profile: let the worker read them through the view.
+    prepared.session.entryBytes = undefined;
     let result;
     try {
       const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout);

@@ -11,6 +11,7 @@ import { SettingsStore } from '../../delivery/local/settings.js';
 import { StateStore, defaultUser } from '../../delivery/local/state.js';
 import { TrustStore, checkSignatures } from '../../delivery/local/trust.js';
 import type { PackageViewSpec } from '../../delivery/local/view-spec.js';
+import { readEntryFromLayers } from '../../delivery/local/entry.js';
 import type { MountSpec, SessionOptions } from '../../runtime/node/session.js';
 import { CliError } from '../errors.js';
 import { asCliError, openLocal, resolveLocal, type LocalContext } from '../context.js';
@@ -129,6 +130,7 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
       entry: m.entry,
     };
     const args = req.args.length > 0 ? req.args : m.args;
+    const entrySource = req.bundle ? null : ctx.objects;
     return {
       package: pkg,
       session: {
@@ -137,6 +139,13 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
         args: [m.entry, ...args],
         env: [...env.entries()],
         mounts: req.mounts,
+        entryBytes: entrySource
+          ? () =>
+              readEntryFromLayers(entrySource, pkg.layers, m.entry, {
+                upperDir,
+                settingsFiles: settings.files,
+              })
+          : undefined,
       },
       release,
     };

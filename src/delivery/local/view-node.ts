@@ -20,6 +20,8 @@ import type { PackageViewSpec } from './view-spec.js';
 
 interface ViewContext {
   warn: (message: string) => void;
+  /** False when the main thread already compiled the entry (entry.ts). */
+  needEntry?: boolean;
 }
 
 /** A failure that is capsule's (a corrupt package), not the app's: exit 125. */
@@ -77,9 +79,9 @@ export function buildView(data: unknown, ctx: ViewContext) {
   // An admin lock wins over what the user wrote before the lock existed.
   if (spec.lockedPaths.length > 0) hideLockedInUpper(upper, spec.lockedPaths, lowers);
   const view = lockView(new UnionFileSystem(lowers, upper), spec.lockedPaths);
-  let wasm: Uint8Array;
+  let wasm: Uint8Array = new Uint8Array(0);
   try {
-    wasm = readWhole(view, spec.entry.replace(/^\/+/, ''));
+    if (ctx.needEntry !== false) wasm = readWhole(view, spec.entry.replace(/^\/+/, ''));
   } catch (e) {
     const errno = (e as { errno?: number }).errno;
     if (errno === Errno.NOENT) throw new Error(`its entry ${spec.entry} is not in the package`);

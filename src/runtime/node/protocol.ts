@@ -19,6 +19,8 @@ export interface ViewSpec {
 export interface WorkerSpec {
   /** What the error messages call the program. */
   label: string;
+  /** The main thread compiles the module and posts it ({t: 'module'}); the view need not supply it. */
+  hostCompiles: boolean;
   /** A .wasm file on the host; or, with `view`, the entry comes from the view. */
   wasmPath?: string;
   view?: ViewSpec;

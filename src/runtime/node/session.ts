@@ -13,6 +13,12 @@ export interface SessionOptions {
   label?: string;
   wasmPath?: string;
   view?: ViewSpec;
+  /**
+   * The entry module's bytes, when the caller can produce them on this
+   * thread (a package's entry read from the store): compiled here while the
+   * worker boots, as for wasmPath. Returns null to let the view supply them.
+   */
+  entryBytes?: () => Uint8Array | null;
   args: string[];
   env: [string, string][];
   mounts: MountSpec[];
@@ -34,12 +40,12 @@ type SessionEnd =
   | { kind: 'timeout'; seconds: number }
   | { kind: 'signal'; signal: NodeJS.Signals };
 
-async function compileFile(
-  path: string,
+async function compileBytes(
+  read: () => Promise<Uint8Array>,
   memoryPages: number | undefined,
 ): Promise<{ module: WebAssembly.Module } | { error: string }> {
   try {
-    let bytes: Uint8Array = await readFile(path);
+    let bytes: Uint8Array = await read();
     if (memoryPages !== undefined) bytes = limitMemory(bytes, memoryPages);
     return { module: await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>) };
   } catch (e) {
@@ -55,7 +61,16 @@ async function compileFile(
 export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const bridgeBuffer = createBridgeBuffer();
   const stdin = new StdinSource();
+  let precompiled: Uint8Array | null = null;
+  if (opts.entryBytes) {
+    try {
+      precompiled = opts.entryBytes();
+    } catch {
+      precompiled = null; // the worker reads it through the view and reports what is wrong
+    }
+  }
   const spec: WorkerSpec = {
+    hostCompiles: opts.wasmPath !== undefined || precompiled !== null,
     label: opts.label ?? opts.wasmPath ?? 'the app',
     wasmPath: opts.wasmPath,
     view: opts.view,
@@ -85,11 +100,12 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     stderr: false,
   });
 
-  if (opts.wasmPath !== undefined) {
-    // Compile here while the worker boots (tens of ms), then hand it the
-    // compiled module: Node shares it between threads without recompiling.
-    void compileFile(opts.wasmPath, spec.memoryPages).then((m) => worker.postMessage({ t: 'module', ...m }));
-  }
+  // Compile on this thread while the worker boots (tens of ms), then hand it
+  // the compiled module: Node shares it between threads without recompiling.
+  const post = (read: () => Promise<Uint8Array>) =>
+    void compileBytes(read, spec.memoryPages).then((m) => worker.postMessage({ t: 'module', ...m }));
+  if (opts.wasmPath !== undefined) post(() => readFile(opts.wasmPath!));
+  else if (precompiled) post(async () => precompiled);
 
   return new Promise<SessionResult>((resolve) => {
     let settled = false;

@@ -74,9 +74,12 @@ async function loadView(): Promise<BuiltView> {
   }));
   if (!spec.view) return { preopens: mounts, wasm: new Uint8Array(0) };
   const mod = (await import(spec.view.module)) as {
-    buildView: (data: unknown, ctx: { warn: (message: string) => void }) => BuiltView;
+    buildView: (data: unknown, ctx: { warn: (message: string) => void; needEntry: boolean }) => BuiltView;
   };
-  const view = mod.buildView(spec.view.data, { warn: (message) => post({ t: 'warn', message }) });
+  const view = mod.buildView(spec.view.data, {
+    warn: (message) => post({ t: 'warn', message }),
+    needEntry: !spec.hostCompiles,
+  });
   return { ...view, preopens: [...view.preopens, ...mounts] };
 }
 
@@ -93,8 +96,8 @@ async function main(): Promise<void> {
     return;
   }
   let module: WebAssembly.Module;
-  if (!spec.view) {
-    // A .wasm file is compiled on the main thread while this worker boots (session.ts).
+  if (spec.hostCompiles) {
+    // Compiled on the main thread while this worker booted (session.ts).
     const m = await compiledModule;
     if ('error' in m) {
       post({ t: 'fail', code: 126, message: `${spec.label} is not a valid WebAssembly module: ${m.error}` });

@@ -1,0 +1,61 @@
+/**
+ * Reads a package's entry module on the main thread, straight from its
+ * layers, so it can be compiled while the guest's worker boots. This is an
+ * optimisation only: whenever anything above the package layers could
+ * change what the app sees at that path (the user's state layer, a settings
+ * file, a whiteout), it returns null and the worker reads the entry through
+ * the full view as usual.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readChunk, readLayerIndex, type Digest } from '../../package/index.js';
+import { nodeDecoders, nodeHasher } from '../../package/node.js';
+import type { ObjectStore } from '../../store/types.js';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../../vfs/union-layout.js';
+
+function ancestors(path: string): string[] {
+  const parts = path.split('/');
+  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+/** True when the state directory holds anything at or above `path` that the union would honour. */
+function shadowedByState(upperDir: string, path: string): boolean {
+  if (existsSync(join(upperDir, path))) return true;
+  const parts = path.split('/');
+  let dir = '';
+  for (const part of parts) {
+    if (existsSync(join(upperDir, dir, OPAQUE_MARKER))) return true;
+    if (existsSync(join(upperDir, dir, WHITEOUT_PREFIX + part))) return true;
+    dir = dir ? `${dir}/${part}` : part;
+  }
+  return false;
+}
+
+export function readEntryFromLayers(
+  store: ObjectStore,
+  layersTopFirst: Digest[],
+  entry: string,
+  above: { upperDir: string | null; settingsFiles: Record<string, string> },
+): Uint8Array | null {
+  const path = entry.replace(/^\/+/, '');
+  if (Object.keys(above.settingsFiles).some((p) => p.replace(/^\/+/, '') === path)) return null;
+  if (above.upperDir && shadowedByState(above.upperDir, path)) return null;
+  const dirs = ancestors(path);
+  for (const layer of layersTopFirst) {
+    const index = readLayerIndex(store, layer);
+    if (index.whiteouts.some((w) => w === path || dirs.includes(w))) return null;
+    const found = index.entries.find((e) => e.path === path);
+    if (found) {
+      if (found.type !== 'file') return null;
+      const out = new Uint8Array(found.size);
+      let at = 0;
+      for (const c of found.chunks ?? []) {
+        out.set(readChunk(store, c, nodeDecoders, nodeHasher), at);
+        at += c.size;
+      }
+      return out;
+    }
+    if (index.opaque.some((o) => dirs.includes(o))) return null;
+  }
+  return null;
+}
