@@ -20,7 +20,11 @@ class Terminal {
     );
   }
   private tmux(...args: string[]): string {
-    return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
+    // CI runs without a terminal; tmux only needs TERM to describe the one it emulates.
+    return execFileSync('tmux', ['-L', this.socket, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, TERM: process.env.TERM || 'xterm-256color' },
+    });
   }
   /** Types a line; tmux would take a trailing ";" for its own command separator, so it is escaped. */
   type(line: string): void {
