@@ -1,9 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FsObjectStore } from '../store/fs/object-store.js';
 import { StoreError } from '../store/types.js';
 import { readChunk } from './chunk-io.js';
 import { nodeDecoders } from './codec-node.js';
@@ -101,6 +111,25 @@ test('the same tree gives the same manifest digest whatever the order, mtimes or
   } finally {
     rmSync(a, { recursive: true });
     rmSync(b, { recursive: true });
+  }
+});
+
+test('packing into the disk store (through batches) gives the same layer, all chunks present', async () => {
+  const dir = tmp();
+  const root = tmp();
+  try {
+    make(dir, TREE, () => 0);
+    const inMemory = await packTree(dir, new MemoryObjectStore(nodeHasher), { workers: 0 });
+    const disk = new FsObjectStore(root);
+    const onDisk = await packTree(dir, disk, { workers: 2 });
+    assert.equal(onDisk.layer.digest, inMemory.layer.digest);
+    assert.deepEqual(onDisk.stats, inMemory.stats);
+    for (const e of readLayerIndex(disk, onDisk.layer.digest).entries)
+      for (const c of e.chunks ?? []) assert.ok(disk.has(c.digest), `${e.path}: ${c.digest}`);
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+  } finally {
+    rmSync(dir, { recursive: true });
+    rmSync(root, { recursive: true });
   }
 });
 

@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runObjectBatchContract } from '../batch.case.test.js';
+import { digestOf } from '../store.case.test.js';
+import { StoreError } from '../types.js';
+import { collectGarbage } from './gc.js';
+import { FsObjectStore } from './object-store.js';
+import { finished, moduleUrl, spawnModule, tempStoreDir } from './testing.js';
+
+runObjectBatchContract('FsObjectStore', () => {
+  const dir = tempStoreDir();
+  return { store: new FsObjectStore(dir.root), cleanup: dir.cleanup };
+});
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+function withDir(body: (root: string, store: FsObjectStore) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = tempStoreDir();
+    try {
+      await body(dir.root, new FsObjectStore(dir.root));
+    } finally {
+      dir.cleanup();
+    }
+  };
+}
+
+test(
+  'a batch stages in tmp/ and leaves it empty after commit; objects are 0444',
+  withDir(async (root, store) => {
+    const batch = store.beginBatch();
+    const b = enc('staged first');
+    batch.write(digestOf(b), b);
+    assert.equal(readdirSync(join(root, 'tmp')).length, 1);
+    await batch.commit();
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+    assert.equal(statSync(store.pathOf(digestOf(b))).mode & 0o777, 0o444);
+  }),
+);
+
+test(
+  'abort removes the staged files',
+  withDir(async (root, store) => {
+    const batch = store.beginBatch();
+    for (let i = 0; i < 10; i++) batch.write(digestOf(enc(`x${i}`)), enc(`x${i}`));
+    await batch.abort();
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+    assert.equal(existsSync(join(root, 'objects')), false);
+  }),
+);
+
+test(
+  'a batch larger than the open-file allowance commits whole',
+  withDir(async (root, store) => {
+    const batch = store.beginBatch();
+    const objects = Array.from({ length: 600 }, (_, i) => enc(`object ${i}`));
+    for (const b of objects) batch.write(digestOf(b), b);
+    await batch.commit();
+    for (const b of objects) assert.deepEqual(store.read(digestOf(b)), b);
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+  }),
+);
+
+test(
+  'a failed commit is IO and leaves no staged file; the objects that could land did',
+  withDir(async (root, store) => {
+    const blocked = enc('cannot land');
+    const hex = digestOf(blocked).slice('sha256:'.length);
+    // A file where the shard directory should be makes that rename fail.
+    mkdirSync(join(root, 'objects', 'sha256'), { recursive: true });
+    writeFileSync(join(root, 'objects', 'sha256', hex.slice(0, 2)), 'in the way');
+    let other = enc('lands');
+    for (let i = 0; digestOf(other).slice(7, 9) === hex.slice(0, 2); i++) other = enc(`lands ${i}`);
+    const batch = store.beginBatch();
+    batch.write(digestOf(blocked), blocked);
+    batch.write(digestOf(other), other);
+    await assert.rejects(batch.commit(), (e: unknown) => e instanceof StoreError && e.code === 'IO');
+    assert.equal(store.has(digestOf(blocked)), false);
+    assert.deepEqual(store.read(digestOf(other)), other);
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+  }),
+);
+
+// Batches of 64 objects of 1 MiB, each different, committed one after another until killed.
+const endlessBatches = (root: string): string => `
+  import { createHash } from 'node:crypto';
+  import { FsObjectStore } from ${JSON.stringify(moduleUrl('object-store.js'))};
+  const store = new FsObjectStore(${JSON.stringify(root)});
+  for (let n = 0; ; n++) {
+    const batch = store.beginBatch();
+    for (let i = 0; i < 64; i++) {
+      const bytes = new Uint8Array(1 << 20).fill(i);
+      new DataView(bytes.buffer).setUint32(0, n);
+      batch.write('sha256:' + createHash('sha256').update(bytes).digest('hex'), bytes);
+    }
+    await batch.commit();
+  }`;
+
+test(
+  'kill -9 during batch commits leaves only whole objects',
+  withDir(async (root, store) => {
+    const child = spawnModule(endlessBatches(root));
+    const done = finished(child);
+    const tmp = join(root, 'tmp');
+    // Kill once a batch has landed and the next one is staged or committing.
+    const deadline = Date.now() + 30_000;
+    let staged = 0;
+    let landed = 0;
+    while (Date.now() < deadline) {
+      staged = existsSync(tmp) ? readdirSync(tmp).length : 0;
+      landed = [...store.list()].length;
+      if (landed >= 64 && staged >= 32) break;
+    }
+    child.kill('SIGKILL');
+    const { signal, stderr } = await done;
+    assert.equal(signal, 'SIGKILL', stderr);
+    assert.ok(landed >= 64 && staged >= 32, `killed mid-batch (landed ${landed}, staged ${staged})`);
+    for (const d of store.list()) assert.equal(store.read(d).length, 1 << 20, `${d} is whole`);
+    const gc = collectGarbage(store, { children: () => [], roots: store.list(), tmpMaxAgeMs: 0 });
+    assert.equal(gc.removed, 0);
+    assert.deepEqual(readdirSync(tmp), []);
+  }),
+);
