@@ -19,3 +19,6 @@ node dist/bench/runtime.js "$@"
 
 echo "==> packing: throughput and dedup (docs/benchmarks.md, Packing)"
 node dist/bench/pack.js "$@"
+
+echo "==> packages: run from a package vs a directory; dedup across versions (docs/benchmarks.md)"
+node dist/bench/package.js "$@"
