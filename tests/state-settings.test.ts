@@ -1,8 +1,6 @@
 /**
  * End to end: `capsule state|settings|policy` as a user runs them, against a
- * temporary CAPSULE_HOME. Until main.ts routes these commands, each run goes
- * through a tiny launcher that calls the command function the way main does
- * (same exit codes and stderr shape), so the test exercises the same code.
+ * temporary CAPSULE_HOME.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,44 +8,18 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { cliPath, exec, root, type RunResult } from './helpers.js';
+import { cliPath, exec, type RunResult } from './helpers.js';
 
 let home: string;
-let launcher: string | null = null;
 
 const env = () => ({ ...process.env, CAPSULE_HOME: home, CAPSULE_USER: 'alice' });
 
-async function capsule(...args: string[]): Promise<RunResult> {
-  if (launcher === null) return exec(process.execPath, [cliPath, ...args], { env: env() });
-  return exec(process.execPath, [launcher, ...args], { env: env() });
+function capsule(...args: string[]): Promise<RunResult> {
+  return exec(process.execPath, [cliPath, ...args], { env: env() });
 }
 
-before(async () => {
+before(() => {
   home = mkdtempSync(join(tmpdir(), 'capsule-e2e-state-'));
-  const probe = await exec(process.execPath, [cliPath, 'state', '--help'], { env: env() });
-  if (probe.code !== 0) {
-    // main.ts does not route `state` yet: launch the command modules directly.
-    launcher = join(home, 'launch.mjs');
-    const mod = (name: string) => pathToFileURL(join(root, `dist/src/cli/commands/${name}.js`)).href;
-    writeFileSync(
-      launcher,
-      `import { CliError } from ${JSON.stringify(pathToFileURL(join(root, 'dist/src/cli/errors.js')).href)};
-const [name, ...rest] = process.argv.slice(2);
-const commands = { state: ${JSON.stringify(mod('state'))}, settings: ${JSON.stringify(mod('settings'))}, policy: ${JSON.stringify(mod('policy'))} };
-try {
-  const fn = (await import(commands[name]))[name];
-  process.exit(await fn(rest));
-} catch (e) {
-  if (!(e instanceof CliError)) throw e;
-  if (e.usage) process.stderr.write(e.usage + '\\n\\n');
-  process.stderr.write('capsule: ' + e.message + '\\n');
-  if (e.hint) process.stderr.write('  hint: ' + e.hint + '\\n');
-  process.exit(e.code);
-}
-`,
-    );
-  }
 });
 
 after(() => rmSync(home, { recursive: true, force: true }));
@@ -125,7 +97,7 @@ describe('capsule state / settings / policy (end to end)', () => {
 
     assert.equal((await capsule('state', 'reset', 'victim')).code, 0);
     writeFileSync(join(appState('victim'), 'current', 'precious'), 'keep me');
-    const args = launcher === null ? [cliPath] : [launcher];
+    const args = [cliPath];
     const child = spawn(process.execPath, [...args, 'state', 'import', 'victim', archive], { env: env() });
     const tmp = join(appState('victim'), 'tmp');
     const deadline = Date.now() + 20_000;
