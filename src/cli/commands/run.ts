@@ -1,7 +1,6 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { HEADER_MAGIC } from '../../package/bundle/format.js';
-import { parsePackageRef } from '../../delivery/local/resolve.js';
-import { preparePackageRun } from './run-package.js';
+import { NAME_RE } from '../../package/types.js';
 import { resolve } from 'node:path';
 import { parseWithTarget } from '../argv.js';
 import { CliError, ExitCode } from '../errors.js';
@@ -144,8 +143,10 @@ export async function run(argv: string[]): Promise<number> {
     target.endsWith('.capsule') ||
     (st?.isFile() === true && !target.endsWith('.wasm') && looksLikeBundle(target));
   let result;
-  if (isBundle || (st === null && parsePackageRef(target) !== null && !target.endsWith('.wasm'))) {
+  if (isBundle || (st === null && NAME_RE.test(target.split('@')[0]!) && !target.endsWith('.wasm'))) {
     if (isBundle && st === null) throw new CliError(`${target}: no such file`, ExitCode.NOT_FOUND);
+    // Loaded only for packages: a bare .wasm never pays for the package code.
+    const { preparePackageRun } = await import('./run-package.js');
     const prepared = preparePackageRun({
       target,
       bundle: isBundle,
