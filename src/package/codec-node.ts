@@ -2,20 +2,28 @@
  * Node adapter for chunk encoding: zstd through zstd-napi (native libzstd),
  * gzip through node:zlib. Encoding only happens when packing, so only Node
  * needs the encoder.
+ *
+ * zstd-napi (its native binding: ~18 ms to load) is loaded on the first zstd
+ * chunk encoded or decoded, not on import, so commands that read no zstd
+ * chunk do not pay for it.
  */
+import { createRequire } from 'node:module';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
 import { frameChunk, rawChunk, type ChunkDecoders } from './codec.js';
 import { ChunkEncoding } from './types.js';
 
 /** zstd level 3: see docs/chunking.md for why. */
 export const DEFAULT_ZSTD_LEVEL = 3;
 
+let zstd: typeof import('zstd-napi') | undefined;
+const zstdNapi = (): typeof import('zstd-napi') =>
+  (zstd ??= createRequire(import.meta.url)('zstd-napi') as typeof import('zstd-napi'));
+
 /** Plain Uint8Array views: a Buffer's `slice` shares memory, a trap for callers expecting a copy. */
 const view = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
 
 export const nodeDecoders: ChunkDecoders = {
-  zstd: (payload) => view(zstdDecompress(payload)),
+  zstd: (payload) => view(zstdNapi().decompress(payload)),
   gzip: (payload, maxSize) => view(gunzipSync(payload, { maxOutputLength: maxSize })),
 };
 
@@ -30,7 +38,7 @@ export function encodeChunk(
   switch (codec) {
     case 'zstd':
       // The one-shot API writes the content size into the frame header, which readers require.
-      return frameChunk(plain, ChunkEncoding.ZSTD, zstdCompress(plain, { compressionLevel: level }));
+      return frameChunk(plain, ChunkEncoding.ZSTD, zstdNapi().compress(plain, { compressionLevel: level }));
     case 'gzip':
       return frameChunk(plain, ChunkEncoding.GZIP, gzipSync(plain, { level: Math.min(9, level) }));
     case 'raw':

@@ -15,44 +15,44 @@
  *     climb with "..", because the view resolves it inside itself (vfs/);
  *   - `opaque` names directories of this layer.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 import { PackageError } from './errors.js';
-import { count, digest, formatIssues, layerPath, text } from './fields.js';
+import { check, count, digest, integer, layerPath, list, strict, text } from './fields.js';
 import { parseCanonicalAs } from './manifest.js';
 import { compareUtf8, MAX_PATH_BYTES, utf8Length } from './paths.js';
 import { LAYER_SCHEMA, MAX_CHUNK_SIZE, type LayerIndex } from './types.js';
 
 export const MAX_LAYER_ENTRIES = 1_000_000;
 
-const entrySchema = z.strictObject({
+const entrySchema = strict({
   path: layerPath,
-  type: z.enum(['file', 'dir', 'symlink'], 'expected "file", "dir" or "symlink"'),
-  mode: z.number().int('expected an integer').min(0, 'expected 0..0o777').max(0o777, 'expected 0..0o777'),
+  type: v.picklist(['file', 'dir', 'symlink'], 'expected "file", "dir" or "symlink"'),
+  mode: v.pipe(integer, v.minValue(0, 'expected 0..0o777'), v.maxValue(0o777, 'expected 0..0o777')),
   size: count,
-  target: text(MAX_PATH_BYTES).optional(),
-  chunks: z
-    .array(
-      z.strictObject({
+  target: v.optional(text(MAX_PATH_BYTES)),
+  chunks: v.optional(
+    v.array(
+      strict({
         digest,
-        size: z
-          .number()
-          .int('expected an integer')
-          .min(1, 'expected >= 1')
-          .max(MAX_CHUNK_SIZE, `larger than ${MAX_CHUNK_SIZE}`),
+        size: v.pipe(
+          integer,
+          v.minValue(1, 'expected >= 1'),
+          v.maxValue(MAX_CHUNK_SIZE, `larger than ${MAX_CHUNK_SIZE}`),
+        ),
       }),
-    )
-    .optional(),
+    ),
+  ),
 });
 
-const indexSchema = z.strictObject({
-  schema: z.literal(LAYER_SCHEMA, `expected "${LAYER_SCHEMA}"`),
-  entries: z.array(entrySchema).max(MAX_LAYER_ENTRIES, `more than ${MAX_LAYER_ENTRIES} entries`),
-  whiteouts: z.array(layerPath).max(MAX_LAYER_ENTRIES, `more than ${MAX_LAYER_ENTRIES} whiteouts`),
-  opaque: z.array(layerPath).max(MAX_LAYER_ENTRIES, `more than ${MAX_LAYER_ENTRIES} opaque directories`),
+const indexSchema = strict({
+  schema: v.literal(LAYER_SCHEMA, `expected "${LAYER_SCHEMA}"`),
+  entries: list(entrySchema, MAX_LAYER_ENTRIES, `more than ${MAX_LAYER_ENTRIES} entries`),
+  whiteouts: list(layerPath, MAX_LAYER_ENTRIES, `more than ${MAX_LAYER_ENTRIES} whiteouts`),
+  opaque: list(layerPath, MAX_LAYER_ENTRIES, `more than ${MAX_LAYER_ENTRIES} opaque directories`),
 });
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const indexTypeMatches: Same<z.infer<typeof indexSchema>, LayerIndex> = true;
+const indexTypeMatches: Same<v.InferOutput<typeof indexSchema>, LayerIndex> = true;
 void indexTypeMatches;
 
 function fail(path: string, message: string): never {
@@ -69,10 +69,9 @@ function checkSorted(paths: readonly string[], field: string): void {
 
 /** Validates a parsed value as a layer index. Throws PackageError INVALID_LAYER. */
 export function validateLayerIndex(value: unknown): LayerIndex {
-  const r = indexSchema.safeParse(value);
-  if (!r.success)
-    throw new PackageError('INVALID_LAYER', `invalid layer index: ${formatIssues(r.error.issues)}`);
-  const index = r.data;
+  const r = check(indexSchema, value);
+  if (!r.ok) throw new PackageError('INVALID_LAYER', `invalid layer index: ${r.message}`);
+  const index = r.value;
   checkSorted(
     index.entries.map((e) => e.path),
     'entries',

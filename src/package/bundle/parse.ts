@@ -4,10 +4,10 @@
  * before anything is allocated from a size the file claims, so a reader over
  * a file descriptor and one over HTTP Range requests share them.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 import { parseCanonical } from '../canonical.js';
 import { PackageError } from '../errors.js';
-import { count, digest, formatIssues } from '../fields.js';
+import { check, count, digest, list, strict } from '../fields.js';
 import type { Hasher } from '../hash.js';
 import { NAME_RE, SEMVER_RE } from '../types.js';
 import {
@@ -73,35 +73,40 @@ export function parseFooter(bytes: Uint8Array, fileSize: number): BundleFooter {
   };
 }
 
-const name = z.string().regex(NAME_RE, 'expected a package name');
-const version = z.string().max(128, 'longer than 128 characters').regex(SEMVER_RE, 'expected a version');
+const name = v.pipe(v.string(), v.regex(NAME_RE, 'expected a package name'));
+const version = v.pipe(
+  v.string(),
+  v.maxLength(128, 'longer than 128 characters'),
+  v.regex(SEMVER_RE, 'expected a version'),
+);
 
-const indexSchema = z.strictObject({
-  schema: z.literal(BUNDLE_SCHEMA, `expected "${BUNDLE_SCHEMA}"`),
-  packages: z
-    .array(
-      z.strictObject({
+const indexSchema = strict({
+  schema: v.literal(BUNDLE_SCHEMA, `expected "${BUNDLE_SCHEMA}"`),
+  packages: v.pipe(
+    v.array(
+      strict({
         name,
         version,
         digest,
-        root: z.boolean(),
-        signatures: z
-          .array(
-            z.strictObject({
-              keyId: digest,
-              algorithm: z.literal('ed25519', 'expected "ed25519"'),
-              signature: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'expected base64 of 64 bytes'),
-            }),
-          )
-          .max(64, 'more than 64 signatures'),
+        root: v.boolean(),
+        signatures: list(
+          strict({
+            keyId: digest,
+            algorithm: v.literal('ed25519', 'expected "ed25519"'),
+            signature: v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]{86}==$/, 'expected base64 of 64 bytes')),
+          }),
+          64,
+          'more than 64 signatures',
+        ),
       }),
-    )
-    .min(1, 'a bundle holds at least one package')
-    .max(65536, 'more than 65536 packages'),
-  objects: z.array(
-    z.strictObject({
+    ),
+    v.minLength(1, 'a bundle holds at least one package'),
+    v.maxLength(65536, 'more than 65536 packages'),
+  ),
+  objects: v.array(
+    strict({
       digest,
-      kind: z.enum(['meta', 'chunk'], 'expected "meta" or "chunk"'),
+      kind: v.picklist(['meta', 'chunk'], 'expected "meta" or "chunk"'),
       offset: count,
       length: count,
     }),
@@ -124,9 +129,9 @@ export function parseIndex(bytes: Uint8Array, footer: BundleFooter, hasher: Hash
   } catch (e) {
     throw corrupt(`bundle index: ${(e as Error).message}`);
   }
-  const r = indexSchema.safeParse(value);
-  if (!r.success) throw corrupt(`bundle index: ${formatIssues(r.error.issues)}`);
-  const index = r.data;
+  const r = check(indexSchema, value);
+  if (!r.ok) throw corrupt(`bundle index: ${r.message}`);
+  const index: BundleIndex = r.value;
   checkObjects(index, footer.indexOffset);
   checkPackages(index);
   return index;
