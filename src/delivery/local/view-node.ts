@@ -29,10 +29,19 @@ class ViewError extends Error {
   readonly exitCode = 125;
 }
 
+/** V8 compiles no WebAssembly module larger than 1 GiB. */
+const MAX_MODULE_BYTES = 2 ** 30;
+
 export function readWhole(fs: FileSystem, path: string): Uint8Array {
   const h = fs.open(path, { read: true, write: false });
   try {
     const size = Number(h.stat().size);
+    // A hostile index can claim any size: refuse before allocating it.
+    if (size > MAX_MODULE_BYTES) {
+      throw new ViewError(
+        `/${path} claims ${size} bytes, more than a WebAssembly module can be (1 GiB); refused`,
+      );
+    }
     const out = new Uint8Array(size);
     let at = 0;
     while (at < size) {
@@ -79,18 +88,22 @@ export function buildView(data: unknown, ctx: ViewContext) {
   // An admin lock wins over what the user wrote before the lock existed.
   if (spec.lockedPaths.length > 0) hideLockedInUpper(upper, spec.lockedPaths, lowers);
   const view = lockView(new UnionFileSystem(lowers, upper), spec.lockedPaths);
-  let wasm: Uint8Array = new Uint8Array(0);
-  try {
-    if (ctx.needEntry !== false) wasm = readWhole(view, spec.entry.replace(/^\/+/, ''));
-  } catch (e) {
-    const errno = (e as { errno?: number }).errno;
-    if (errno === Errno.NOENT) throw new Error(`its entry ${spec.entry} is not in the package`);
-    if (errno === Errno.IO) throw new ViewError(`its entry ${spec.entry} has corrupt chunks; refused`);
-    throw e;
-  }
+  const entryPath = spec.entry.replace(/^\/+/, '');
+  const readEntry = (): Uint8Array => {
+    try {
+      return readWhole(view, entryPath);
+    } catch (e) {
+      const errno = (e as { errno?: number }).errno;
+      if (errno === Errno.NOENT) throw new Error(`its entry ${spec.entry} is not in the package`);
+      if (errno === Errno.IO) throw new ViewError(`its entry ${spec.entry} has corrupt chunks; refused`);
+      throw e;
+    }
+  };
+  const wasm = ctx.needEntry !== false ? readEntry() : new Uint8Array(0);
   return {
     preopens: [{ guestPath: '/', fs: view }],
     wasm,
+    readEntry,
     onFirstOutput: () => {
       recording = false;
     },

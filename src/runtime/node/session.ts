@@ -61,16 +61,8 @@ async function compileBytes(
 export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const bridgeBuffer = createBridgeBuffer();
   const stdin = new StdinSource();
-  let precompiled: Uint8Array | null = null;
-  if (opts.entryBytes) {
-    try {
-      precompiled = opts.entryBytes();
-    } catch {
-      precompiled = null; // the worker reads it through the view and reports what is wrong
-    }
-  }
   const spec: WorkerSpec = {
-    hostCompiles: opts.wasmPath !== undefined || precompiled !== null,
+    hostCompiles: opts.wasmPath !== undefined || opts.entryBytes !== undefined,
     label: opts.label ?? opts.wasmPath ?? 'the app',
     wasmPath: opts.wasmPath,
     view: opts.view,
@@ -105,7 +97,17 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const post = (read: () => Promise<Uint8Array>) =>
     void compileBytes(read, spec.memoryPages).then((m) => worker.postMessage({ t: 'module', ...m }));
   if (opts.wasmPath !== undefined) post(() => readFile(opts.wasmPath!));
-  else if (precompiled) post(async () => precompiled);
+  else if (opts.entryBytes) {
+    // Read after the worker was created, so the read overlaps its boot.
+    let bytes: Uint8Array | null = null;
+    try {
+      bytes = opts.entryBytes();
+    } catch {
+      bytes = null; // the worker reads it through the view and reports what is wrong
+    }
+    if (bytes) post(async () => bytes);
+    else worker.postMessage({ t: 'module', none: true });
+  }
 
   return new Promise<SessionResult>((resolve) => {
     let settled = false;

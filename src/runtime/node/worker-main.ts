@@ -13,14 +13,17 @@ const port = parentPort!;
 const post = (m: WorkerMessage) => port.postMessage(m);
 
 /** The module compiled by the main thread, or why it could not be. */
-const compiledModule = new Promise<{ module: WebAssembly.Module } | { error: string }>((resolve) => {
-  const onMessage = (m: { t?: string; module?: WebAssembly.Module; error?: string }) => {
-    if (m.t !== 'module') return;
-    port.off('message', onMessage);
-    resolve(m.module ? { module: m.module } : { error: m.error ?? 'unknown error' });
-  };
-  port.on('message', onMessage);
-});
+const compiledModule = new Promise<{ module: WebAssembly.Module } | { error: string } | { none: true }>(
+  (resolve) => {
+    const onMessage = (m: { t?: string; module?: WebAssembly.Module; error?: string; none?: boolean }) => {
+      if (m.t !== 'module') return;
+      port.off('message', onMessage);
+      if (m.none) resolve({ none: true });
+      else resolve(m.module ? { module: m.module } : { error: m.error ?? 'unknown error' });
+    };
+    port.on('message', onMessage);
+  },
+);
 
 function stdinStream(bridge: BridgeClient, isTTY: boolean): StdioStream {
   let eof = false;
@@ -50,6 +53,8 @@ interface BuiltView {
   onFirstOutput?: () => void;
   /** What the view has to report when the guest ends (posted to the main thread). */
   result?: () => unknown;
+  /** Reads the entry module through the view (when the main thread did not compile it). */
+  readEntry?: () => Uint8Array;
 }
 
 /** Calls `first` once, before the first write that goes through either stream. */
@@ -96,21 +101,28 @@ async function main(): Promise<void> {
     return;
   }
   let module: WebAssembly.Module;
-  if (spec.hostCompiles) {
-    // Compiled on the main thread while this worker booted (session.ts).
-    const m = await compiledModule;
-    if ('error' in m) {
-      post({ t: 'fail', code: 126, message: `${spec.label} is not a valid WebAssembly module: ${m.error}` });
-      return;
-    }
-    module = m.module;
-  } else {
+  const compiled = spec.hostCompiles ? await compiledModule : ({ none: true } as const);
+  if ('error' in compiled) {
+    post({
+      t: 'fail',
+      code: 126,
+      message: `${spec.label} is not a valid WebAssembly module: ${compiled.error}`,
+    });
+    return;
+  }
+  if ('module' in compiled) module = compiled.module;
+  else {
     try {
-      let bytes = view.wasm;
+      let bytes = view.wasm.length > 0 || !view.readEntry ? view.wasm : view.readEntry();
       if (spec.memoryPages !== undefined) bytes = limitMemory(bytes, spec.memoryPages);
       module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     } catch (e) {
-      const why = e instanceof ModuleFormatError ? e.message : String((e as Error).message ?? e);
+      const err = e as { exitCode?: number; message?: string };
+      if (err.exitCode !== undefined) {
+        post({ t: 'fail', code: err.exitCode, message: err.message ?? String(e) });
+        return;
+      }
+      const why = e instanceof ModuleFormatError ? e.message : String(err.message ?? e);
       post({ t: 'fail', code: 126, message: `${spec.label} is not a valid WebAssembly module: ${why}` });
       return;
     }
