@@ -7,6 +7,7 @@
 import { openBundle } from '../../package/bundle/reader.js';
 import { registerLease } from '../../store/fs/lease.js';
 import { layerStack, type ResolvedPackage } from '../../delivery/local/resolve.js';
+import { readLayerIndex, type LayerIndex } from '../../package/index.js';
 import { SettingsStore } from '../../delivery/local/settings.js';
 import { StateStore, defaultUser } from '../../delivery/local/state.js';
 import { TrustStore, checkSignatures } from '../../delivery/local/trust.js';
@@ -71,7 +72,7 @@ function fromBundle(ctx: LocalContext, file: string, allowUnsigned: boolean) {
       layers: [...stack.layers].reverse(),
       manifests: stack.manifests,
     };
-    return pkg;
+    return { pkg, indexes: pkg.layers.map((d) => readLayerIndex(bundle.store, d)) };
   } catch (e) {
     throw asCliError(e);
   } finally {
@@ -81,7 +82,18 @@ function fromBundle(ctx: LocalContext, file: string, allowUnsigned: boolean) {
 
 export function preparePackageRun(req: PackageRunRequest): PreparedRun {
   const ctx = openLocal();
-  const pkg = req.bundle ? fromBundle(ctx, req.target, req.allowUnsigned) : resolveLocal(ctx, req.target);
+  let pkg: ResolvedPackage;
+  let indexes: LayerIndex[];
+  try {
+    if (req.bundle) ({ pkg, indexes } = fromBundle(ctx, req.target, req.allowUnsigned));
+    else {
+      pkg = resolveLocal(ctx, req.target);
+      // Read and validated once here; the worker gets them as plain data.
+      indexes = pkg.layers.map((d) => readLayerIndex(ctx.objects, d));
+    }
+  } catch (e) {
+    throw asCliError(e);
+  }
   const m = pkg.manifest;
   const user = defaultUser();
   const settings = new SettingsStore(ctx.home).effective(m, user, m.name);
@@ -123,7 +135,7 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
       source: req.bundle
         ? { kind: 'bundle', file: req.target }
         : { kind: 'store', root: ctx.home.store.root },
-      layers: pkg.layers,
+      layers: indexes,
       settingsFiles: settings.files,
       lockedPaths: settings.lockedPaths,
       upperDir,
@@ -141,7 +153,7 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
         mounts: req.mounts,
         entryBytes: entrySource
           ? () =>
-              readEntryFromLayers(entrySource, pkg.layers, m.entry, {
+              readEntryFromLayers(entrySource, indexes, m.entry, {
                 upperDir,
                 settingsFiles: settings.files,
               })

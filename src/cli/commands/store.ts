@@ -1,11 +1,11 @@
 import { parseCommand as parse } from '../argv.js';
 import {
+  DIGEST_RE,
   LAYER_SCHEMA,
   MANIFEST_SCHEMA,
   PROFILE_SCHEMA,
   readLayerIndex,
   type Digest,
-  type LayerIndex,
 } from '../../package/index.js';
 import { chunkVerifier, nodeDecoders, nodeHasher } from '../../package/node.js';
 import { collectGarbage, verifySha256, withLock } from '../../store/fs/index.js';
@@ -18,33 +18,43 @@ import { formatBytes } from '../progress.js';
 
 const decoder = new TextDecoder();
 
-/** What an object links to, for gc and verify: manifests and indexes are read; chunks are leaves. */
+/** The `field` of each element of `list`, when `list` is an array of objects whose `field` is a digest. */
+function digestsIn(list: unknown, field: string): Digest[] {
+  if (!Array.isArray(list)) return [];
+  return list
+    .map((x: unknown) => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>)[field] : null))
+    .filter((d): d is Digest => typeof d === 'string' && DIGEST_RE.test(d));
+}
+
+/**
+ * What an object links to, for gc and verify: manifests and indexes are read;
+ * chunks are leaves. The bytes are not validated here (a malformed manifest is
+ * refused when it is loaded), so anything that is not a well-formed digest in
+ * the expected place is ignored rather than trusted or crashed on.
+ */
 export function childrenOf(_digest: Digest, bytes: Uint8Array): Edges {
-  let value: { schema?: string } & Record<string, unknown>;
+  let value: unknown;
   try {
-    value = JSON.parse(decoder.decode(bytes)) as typeof value;
+    value = JSON.parse(decoder.decode(bytes));
   } catch {
     return { objects: [] };
   }
-  if (value.schema === MANIFEST_SCHEMA) {
-    const m = value as unknown as {
-      layers: { digest: Digest }[];
-      dependencies: { digest: Digest }[];
-      profile: Digest | null;
-    };
+  if (typeof value !== 'object' || value === null) return { objects: [] };
+  const v = value as Record<string, unknown>;
+  if (v.schema === MANIFEST_SCHEMA) {
+    const profile = typeof v.profile === 'string' && DIGEST_RE.test(v.profile) ? [v.profile] : [];
     return {
-      objects: [
-        ...m.layers.map((l) => l.digest),
-        ...m.dependencies.map((d) => d.digest),
-        ...(m.profile ? [m.profile] : []),
-      ],
+      objects: [...digestsIn(v.layers, 'digest'), ...digestsIn(v.dependencies, 'digest'), ...profile],
     };
   }
-  if (value.schema === LAYER_SCHEMA) {
-    const l = value as unknown as LayerIndex;
-    return { objects: [], leaves: l.entries.flatMap((e) => (e.chunks ?? []).map((c) => c.digest)) };
+  if (v.schema === LAYER_SCHEMA) {
+    const entries = Array.isArray(v.entries) ? (v.entries as unknown[]) : [];
+    const leaves = entries.flatMap((e) =>
+      typeof e === 'object' && e !== null ? digestsIn((e as Record<string, unknown>).chunks, 'digest') : [],
+    );
+    return { objects: [], leaves };
   }
-  if (value.schema === PROFILE_SCHEMA) return { objects: [], leaves: [] };
+  if (v.schema === PROFILE_SCHEMA) return { objects: [], leaves: [] };
   return { objects: [] };
 }
 

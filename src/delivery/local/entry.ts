@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readChunk, readLayerIndex, type Digest } from '../../package/index.js';
+import { readChunk, type LayerIndex } from '../../package/index.js';
 import { nodeDecoders, nodeHasher } from '../../package/node.js';
 import type { ObjectStore } from '../../store/types.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../../vfs/union-layout.js';
@@ -33,7 +33,7 @@ function shadowedByState(upperDir: string, path: string): boolean {
 
 export function readEntryFromLayers(
   store: ObjectStore,
-  layersTopFirst: Digest[],
+  layersTopFirst: LayerIndex[],
   entry: string,
   above: { upperDir: string | null; settingsFiles: Record<string, string> },
 ): Uint8Array | null {
@@ -41,8 +41,7 @@ export function readEntryFromLayers(
   if (Object.keys(above.settingsFiles).some((p) => p.replace(/^\/+/, '') === path)) return null;
   if (above.upperDir && shadowedByState(above.upperDir, path)) return null;
   const dirs = ancestors(path);
-  for (const layer of layersTopFirst) {
-    const index = readLayerIndex(store, layer);
+  for (const index of layersTopFirst) {
     if (index.whiteouts.some((w) => w === path || dirs.includes(w))) return null;
     const found = index.entries.find((e) => e.path === path);
     if (found) {

@@ -5,9 +5,9 @@
  */
 import { FsObjectStore } from '../../store/fs/object-store.js';
 import type { ObjectStore } from '../../store/types.js';
-import { openBundle } from '../../package/bundle/reader.js';
-import { readChunk, readLayerIndex } from '../../package/index.js';
-import { nodeDecoders, nodeHasher } from '../../package/node.js';
+import { readChunk } from '../../package/chunk-io.js';
+import { nodeDecoders } from '../../package/codec-node.js';
+import { nodeHasher } from '../../package/hash-node.js';
 import { LayerFileSystem } from '../../vfs/layer.js';
 import { UnionFileSystem } from '../../vfs/union.js';
 import { MemoryFileSystem } from '../../vfs/memfs.js';
@@ -55,10 +55,13 @@ export function readWhole(fs: FileSystem, path: string): Uint8Array {
   }
 }
 
-export function buildView(data: unknown, ctx: ViewContext) {
+export async function buildView(data: unknown, ctx: ViewContext) {
   const spec = data as PackageViewSpec;
+  // Only a bundle run needs the bundle reader; a store run does not load it.
   const store: ObjectStore =
-    spec.source.kind === 'store' ? new FsObjectStore(spec.source.root) : openBundle(spec.source.file).store;
+    spec.source.kind === 'store'
+      ? new FsObjectStore(spec.source.root)
+      : (await import('../../package/bundle/reader.js')).openBundle(spec.source.file).store;
   const refused = new Set<string>();
   // The launch profile: distinct chunks in the order they were first read, until the first output.
   let recording = spec.recordProfile === true;
@@ -79,7 +82,7 @@ export function buildView(data: unknown, ctx: ViewContext) {
 
   let layers: FileSystem[];
   try {
-    layers = spec.layers.map((d) => new LayerFileSystem(readLayerIndex(store, d), cache));
+    layers = spec.layers.map((index) => new LayerFileSystem(index, cache));
   } catch (e) {
     throw new ViewError(`the package is damaged: ${(e as Error).message} (run 'capsule verify')`);
   }

@@ -9,11 +9,17 @@
  *   4. its dependencies' layers
  * Locked paths are read-only to the guest whatever layer holds them.
  */
+import type { LayerContent } from '../../vfs/layer.js';
+
 export interface PackageViewSpec {
   /** Where objects come from: the local store's root directory, or a bundle file read in place. */
   source: { kind: 'store'; root: string } | { kind: 'bundle'; file: string };
-  /** Layer index digests, top first (package layers, then dependencies'). */
-  layers: string[];
+  /**
+   * The layer indexes, top first (package layers, then dependencies'),
+   * already read and validated on the main thread: the worker does not load
+   * the validation code again.
+   */
+  layers: LayerContent[];
   /** Settings files: guest path (absolute) -> content. */
   settingsFiles: Record<string, string>;
   /** Guest paths (absolute) the admin locked. */

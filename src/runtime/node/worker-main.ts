@@ -79,9 +79,12 @@ async function loadView(): Promise<BuiltView> {
   }));
   if (!spec.view) return { preopens: mounts, wasm: new Uint8Array(0) };
   const mod = (await import(spec.view.module)) as {
-    buildView: (data: unknown, ctx: { warn: (message: string) => void; needEntry: boolean }) => BuiltView;
+    buildView: (
+      data: unknown,
+      ctx: { warn: (message: string) => void; needEntry: boolean },
+    ) => BuiltView | Promise<BuiltView>;
   };
-  const view = mod.buildView(spec.view.data, {
+  const view = await mod.buildView(spec.view.data, {
     warn: (message) => post({ t: 'warn', message }),
     needEntry: !spec.hostCompiles,
   });
