@@ -10,8 +10,9 @@
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import semver from 'semver';
-import { DIGEST_RE, NAME_RE, type Digest } from '../../package/types.js';
+import { createRequire } from 'node:module';
+import type SemverLib from 'semver';
+import { DIGEST_RE, NAME_RE, SEMVER_RE, type Digest } from '../../package/types.js';
 import { assertDigest } from '../digest.js';
 import { StoreError } from '../types.js';
 import { storeLayout, type StoreLayout } from './layout.js';
@@ -82,7 +83,8 @@ export class FsRefStore {
   /** The versions of `name`, ascending by semver precedence (build metadata breaks ties). */
   versions(name: string): string[] {
     assertName(name);
-    return readDirOrEmpty(join(this.layout.refs, name)).filter(isExactVersion).sort(semver.compareBuild);
+    const found = readDirOrEmpty(join(this.layout.refs, name)).filter(isExactVersion);
+    return found.length < 2 ? found : found.sort((a, b) => semver().compareBuild(a, b));
   }
 
   /**
@@ -96,14 +98,14 @@ export class FsRefStore {
     const all = this.versions(name).reverse();
     let version: string | undefined;
     if (range === undefined || range === '' || range === 'latest') {
-      version = all.find((v) => semver.prerelease(v) === null) ?? all[0];
+      version = all.find((v) => !isPrerelease(v)) ?? all[0];
     } else if (isExactVersion(range)) {
       version = all.find((v) => v === range);
     } else {
-      if (semver.validRange(range) === null) {
+      if (semver().validRange(range) === null) {
         throw new StoreError('BAD_REF', `not a version or version range: ${JSON.stringify(range)}`);
       }
-      version = all.find((v) => semver.satisfies(v, range));
+      version = all.find((v) => semver().satisfies(v, range));
     }
     if (version === undefined) return null;
     const digest = this.getRef(name, version);
@@ -137,13 +139,23 @@ function assertName(name: string): void {
   }
 }
 
+/**
+ * semver is loaded on first use: it costs ~25 ms to load, and the common
+ * cases (one version of a package, an exact version) never need it.
+ */
+let semverLib: typeof SemverLib | undefined;
+function semver(): typeof SemverLib {
+  return (semverLib ??= createRequire(import.meta.url)('semver') as typeof SemverLib);
+}
+
 /** Exactly a semver 2.0 version, nothing semver would merely coerce ("v1.0.0", " 1.0.0"). */
 function isExactVersion(v: string): boolean {
-  if (typeof v !== 'string' || v.length > 128) return false;
-  const parsed = semver.parse(v);
-  if (parsed === null) return false;
-  const build = parsed.build.length > 0 ? `+${parsed.build.join('.')}` : '';
-  return `${parsed.version}${build}` === v;
+  return typeof v === 'string' && v.length <= 128 && SEMVER_RE.test(v);
+}
+
+/** A pre-release has a "-" in its version part (before any "+build"). */
+function isPrerelease(v: string): boolean {
+  return v.split('+')[0]!.includes('-');
 }
 
 function readDirOrEmpty(dir: string): string[] {
