@@ -146,3 +146,19 @@ test('--dir grants a directory and --ro-dir refuses writes', async () => {
     t.cleanup();
   }
 });
+
+test('poll_oneoff waits on stdin through the bridge: a timeout while nothing comes, ready when a line does', async () => {
+  const lines: string[] = [];
+  const r = await capsule(['run', wasm('poll_stdin')], {
+    onSpawn: (child) => {
+      child.stdout!.on('data', (b: Buffer) => {
+        lines.push(...b.toString().split('\n').filter(Boolean));
+        // After the first wait timed out, answer it; then answer the second wait later.
+        if (lines.length === 1) child.stdin!.write('first\n');
+        if (lines.length === 2) setTimeout(() => child.stdin!.end('second\n'), 300);
+      });
+    },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['timeout', 'got first', 'ready', 'got second']);
+});
