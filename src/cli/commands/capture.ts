@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManifest } from '../../package/index.js';
 import { writeManifest } from '../../package/pack.js';
@@ -37,6 +37,22 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** Work folders of captures whose process died (killed mid-run) are removed by the next capture. */
+function removeAbandonedCaptures(root: string): void {
+  for (const name of readdirSync(root)) {
+    const m = /^capture-(\d+)-/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) rmSync(join(root, name), { recursive: true, force: true });
+  }
+}
+
 export async function capture(argv: string[]): Promise<number> {
   // Everything after the options is the setup run's arguments.
   const dash = argv.indexOf('--');
@@ -52,7 +68,8 @@ export async function capture(argv: string[]): Promise<number> {
   }
   const setupArgs = [...positionals, ...args];
   const ctx = openLocal();
-  const work = mkdtempSync(join(ctx.home.root, 'capture-'));
+  removeAbandonedCaptures(ctx.home.root);
+  const work = mkdtempSync(join(ctx.home.root, `capture-${process.pid}-`));
   try {
     const upper = join(work, 'upper');
     mkdirSync(upper);

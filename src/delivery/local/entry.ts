@@ -45,7 +45,8 @@ export function readEntryFromLayers(
     if (index.whiteouts.some((w) => w === path || dirs.includes(w))) return null;
     const found = index.entries.find((e) => e.path === path);
     if (found) {
-      if (found.type !== 'file') return null;
+      // Above V8's module size limit: let the worker refuse it with its message.
+      if (found.type !== 'file' || found.size > 1 << 30) return null;
       const out = new Uint8Array(found.size);
       let at = 0;
       for (const c of found.chunks ?? []) {
