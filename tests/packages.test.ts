@@ -340,3 +340,47 @@ test('bad package arguments are exit 125 or 127 with a reason', async () => {
     h.cleanup();
   }
 });
+
+test('permissions: the package asks for a directory, --dir grants it, policy can forbid mounts', async () => {
+  const h = home();
+  try {
+    const p = await pack(h, sqliteTree(join(h.dir, 'tree')), 'notes', '1.0.0', '--permission', '/data:rw');
+    assert.equal(p.code, 0, p.stderr);
+    mkdirSync(join(h.dir, 'data'));
+    writeFileSync(join(h.dir, 'data/seed.sql'), 'create table n(t); insert into n values (1), (2);\n');
+    const asked = await h.run(['run', '--ephemeral', 'notes', '--', ':memory:', 'select 1;']);
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.match(
+      asked.stderr,
+      /asks for a host directory at \/data \(rw\); grant one with --dir HOST::\/data/,
+    );
+    const granted = await h.run([
+      'run',
+      '--ephemeral',
+      '--dir',
+      `${join(h.dir, 'data')}::/data`,
+      'notes',
+      '--',
+      '/data/n.db',
+      '.read /data/seed.sql',
+      'select count(*) from n;',
+    ]);
+    assert.equal(granted.stdout.trim(), '2', granted.stderr);
+    assert.doesNotMatch(granted.stderr, /asks for/);
+    assert.equal((await h.run(['policy', 'mounts', 'notes', 'deny'])).code, 0);
+    const denied = await h.run([
+      'run',
+      '--ephemeral',
+      '--dir',
+      `${join(h.dir, 'data')}::/data`,
+      'notes',
+      '--',
+      ':memory:',
+      'select 1;',
+    ]);
+    assert.equal(denied.code, 125);
+    assert.match(denied.stderr, /policy forbids/);
+  } finally {
+    h.cleanup();
+  }
+});

@@ -33,6 +33,8 @@ export interface PackageRunRequest {
 export interface PreparedRun {
   session: SessionOptions;
   package: ResolvedPackage;
+  /** Host directories the package asks for that this run does not grant (a hint for the user). */
+  ungranted: { guest: string; access: 'ro' | 'rw' }[];
   release(): void;
 }
 
@@ -143,8 +145,13 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
     };
     const args = req.args.length > 0 ? req.args : m.args;
     const entrySource = req.bundle ? null : ctx.objects;
+    const granted = new Set(req.mounts.map((mt) => mt.guest.replace(/\/+$/, '') || '/'));
+    const ungranted = m.permissions.dirs
+      .filter((d) => !granted.has(d.guest.replace(/\/+$/, '') || '/'))
+      .map((d) => ({ guest: d.guest, access: d.access }));
     return {
       package: pkg,
+      ungranted,
       session: {
         label: `${pkg.name}@${pkg.version}`,
         view: { module: viewModule, data: view },

@@ -156,6 +156,12 @@ export async function run(argv: string[]): Promise<number> {
       allowUnsigned: values['allow-unsigned'] ?? false,
       ephemeral: values.ephemeral ?? false,
     });
+    for (const d of prepared.ungranted) {
+      const flag = d.access === 'ro' ? '--ro-dir' : '--dir';
+      process.stderr.write(
+        `capsule: note: ${prepared.package.name} asks for a host directory at ${d.guest} (${d.access}); grant one with ${flag} HOST::${d.guest}\n`,
+      );
+    }
     try {
       result = await runSession({ ...prepared.session, ...limits });
     } finally {
