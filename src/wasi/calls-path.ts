@@ -18,6 +18,33 @@ export function pathCalls(ctx: WasiContext) {
   const resolve = (dir: DirectoryDescriptor, path: string, follow: boolean): Resolved =>
     resolvePath(dir.fs, dir.path, path, { followFinal: follow, absoluteSymlinksFromRoot: dir.rootedView });
 
+  /** A name that is about to be created: with a trailing slash it must not be taken (EEXIST) and cannot be made (ENOENT). */
+  const newName = (dir: DirectoryDescriptor, path: string): Resolved => {
+    const r = resolve(dir, path, false);
+    if (r.trailingSlash) {
+      const kind = r.kind === undefined ? dir.fs.kind(r.path) : r.kind;
+      throw fsError(kind === null ? Errno.NOENT : Errno.EXIST);
+    }
+    return r;
+  };
+
+  /** The two directories and paths of link and rename; across filesystems is EXDEV. */
+  const pathPair = (
+    oldFd: number,
+    oldPtr: number,
+    oldLen: number,
+    newFd: number,
+    newPtr: number,
+    newLen: number,
+  ) => {
+    const from = ctx.dir(oldFd);
+    const oldPath = ctx.path(oldPtr, oldLen);
+    const to = ctx.dir(newFd);
+    const newPath = ctx.path(newPtr, newLen);
+    if (from.fs !== to.fs) throw fsError(Errno.XDEV);
+    return { from, oldPath, to, newPath };
+  };
+
   return {
     path_open(
       dirfd: number,
@@ -225,11 +252,7 @@ export function pathCalls(ctx: WasiContext) {
         const dir = ctx.dir(dirfd);
         const path = ctx.path(newPtr, newLen);
         if (target === '') throw fsError(Errno.NOENT);
-        const r = resolve(dir, path, false);
-        if (r.trailingSlash) {
-          const kind = r.kind === undefined ? dir.fs.kind(r.path) : r.kind;
-          throw fsError(kind === null ? Errno.NOENT : Errno.EXIST);
-        }
+        const r = newName(dir, path);
         dir.fs.symlink(target, r.path);
         return 0;
       } catch (e) {
@@ -247,17 +270,9 @@ export function pathCalls(ctx: WasiContext) {
       newLen: number,
     ): number {
       try {
-        const from = ctx.dir(oldFd);
-        const oldPath = ctx.path(oldPtr, oldLen);
-        const to = ctx.dir(newFd);
-        const newPath = ctx.path(newPtr, newLen);
-        if (from.fs !== to.fs) throw fsError(Errno.XDEV);
+        const { from, oldPath, to, newPath } = pathPair(oldFd, oldPtr, oldLen, newFd, newPtr, newLen);
         const a = resolve(from, oldPath, (oldFlags & Lookupflags.SYMLINK_FOLLOW) !== 0);
-        const b = resolve(to, newPath, false);
-        if (b.trailingSlash) {
-          const kind = b.kind === undefined ? to.fs.kind(b.path) : b.kind;
-          throw fsError(kind === null ? Errno.NOENT : Errno.EXIST);
-        }
+        const b = newName(to, newPath);
         from.fs.link(a.path, b.path);
         return 0;
       } catch (e) {
@@ -274,11 +289,7 @@ export function pathCalls(ctx: WasiContext) {
       newLen: number,
     ): number {
       try {
-        const from = ctx.dir(oldFd);
-        const oldPath = ctx.path(oldPtr, oldLen);
-        const to = ctx.dir(newFd);
-        const newPath = ctx.path(newPtr, newLen);
-        if (from.fs !== to.fs) throw fsError(Errno.XDEV);
+        const { from, oldPath, to, newPath } = pathPair(oldFd, oldPtr, oldLen, newFd, newPtr, newLen);
         const a = resolve(from, oldPath, false);
         const b = resolve(to, newPath, false);
         if (a.path === '' || b.path === '') throw fsError(Errno.BUSY);
