@@ -41,7 +41,7 @@ export function resolveLocal(ctx: LocalContext, target: string): ResolvedPackage
 
 /** Maps the errors of lower layers to a CliError; anything else is rethrown unchanged. */
 export function asCliError(e: unknown): unknown {
-  if (e instanceof CliError) return e;
+  if (CliError.is(e)) return e;
   if (e instanceof ResolveError) {
     return e.code === 'NOT_FOUND'
       ? new CliError(e.message, ExitCode.NOT_FOUND, "run 'capsule ls' to see the packages you have")

@@ -16,7 +16,16 @@ export const ExitCode = {
  * The one error type of the CLI. `code` is the exit code; `hint` says what to
  * do next; `usage` asks main to print the command's usage first.
  */
+const BRAND = Symbol.for('capsule.CliError');
+
 export class CliError extends Error {
+  /** Recognised by brand, not by class: the bundled commands carry their own copy of this class. */
+  readonly [BRAND] = true;
+
+  static is(e: unknown): e is CliError {
+    return typeof e === 'object' && e !== null && (e as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
   constructor(
     message: string,
     readonly code: number = ExitCode.USAGE,

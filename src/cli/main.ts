@@ -139,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    if (e instanceof CliError) {
+    if (CliError.is(e)) {
       if (e.usage) process.stderr.write(e.usage + '\n\n');
       process.stderr.write(`capsule: ${e.message}\n`);
       if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);

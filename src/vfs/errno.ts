@@ -96,13 +96,21 @@ export function errnoName(errno: number): string {
  * these are expected outcomes (ENOENT on a probe for a journal file), thrown on
  * hot paths, and never shown to a user as a crash.
  */
+const BRAND = Symbol.for('capsule.FsError');
+
 export class FsError extends Error {
+  /** Recognised by brand, not by class: bundled code may carry its own copy of this class. */
+  readonly [BRAND] = true;
   constructor(
     readonly errno: number,
     detail?: string,
   ) {
     super(detail ? `${errnoName(errno)}: ${detail}` : errnoName(errno));
     this.name = 'FsError';
+  }
+
+  static is(e: unknown): e is FsError {
+    return typeof e === 'object' && e !== null && (e as { [BRAND]?: unknown })[BRAND] === true;
   }
 }
 

@@ -125,7 +125,7 @@ export class WasiContext {
 
   /** The errno for an exception thrown by a syscall; anything but FsError is a host bug or an exit, and propagates. */
   errnoOf(e: unknown): number {
-    if (e instanceof FsError) return e.errno;
+    if (FsError.is(e)) return e.errno;
     throw e;
   }
 }

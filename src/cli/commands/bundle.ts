@@ -247,7 +247,7 @@ function bundleErrors<T>(f: () => T): T {
 }
 
 function exportError(e: unknown, output: string): unknown {
-  if (e instanceof CliError) return e;
+  if (CliError.is(e)) return e;
   if (e instanceof StoreError) {
     const hint =
       e.code === 'CORRUPT' || e.code === 'NOT_FOUND'
@@ -267,7 +267,7 @@ function exportError(e: unknown, output: string): unknown {
 }
 
 function importError(e: unknown, file: string): unknown {
-  if (e instanceof CliError) return e;
+  if (CliError.is(e)) return e;
   const damaged = 'the file is damaged or was tampered with; get it again. Nothing was imported';
   if (e instanceof StoreError) {
     if (e.code === 'NOT_FOUND' && e.digest === undefined)

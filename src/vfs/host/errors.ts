@@ -44,7 +44,7 @@ const byCode: Record<string, number> = {
 
 /** Any throwable from node:fs as an FsError; unknown failures become EIO. */
 export function hostError(err: unknown, path?: string): FsError {
-  if (err instanceof FsError) return err;
+  if (FsError.is(err)) return err;
   const code = (err as { code?: unknown } | null)?.code;
   const errno = typeof code === 'string' ? (byCode[code] ?? Errno.IO) : Errno.IO;
   return fsError(errno, path === undefined ? code?.toString() : `${path} (${String(code)})`);

@@ -1,0 +1,64 @@
+// Bundles the modules that sit on the start-up path of `capsule run` into
+// single files, written over tsc's output at the same paths. Loading one
+// file instead of ~30 small ESM modules saves tens of milliseconds on every
+// run, in the main thread and again in the guest's worker, where module
+// loading is on the critical path before the first guest instruction.
+//
+// Inside a bundle, `import.meta.url` would be the bundle's location, not the
+// original module's. Every bundle is written where tsc put its entry, so the
+// original location of any inlined module is known: each `import.meta.url`
+// is rewritten to that module's own tsc-output URL, and relative URLs such
+// as new URL('./worker-main.js', import.meta.url) keep pointing at the same
+// files.
+import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { URL, fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const out = (src) => join(root, 'dist', relative(root, src).replace(/\.ts$/, '.js'));
+
+/** Entry, and relative imports to leave to the runtime (loaded lazily, from their own files). */
+const entries = [
+  ['src/runtime/node/worker-main.ts', []],
+  ['src/delivery/local/view-node.ts', []],
+  ['src/cli/commands/run.ts', ['./run-package.js']],
+  ['src/cli/commands/run-package.ts', []],
+];
+
+for (const [entry, lazy] of entries) {
+  const entryPath = join(root, entry);
+  const entryOut = out(entryPath);
+  await build({
+    entryPoints: [entryPath],
+    outfile: entryOut,
+    allowOverwrite: true,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    external: lazy,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'original-import-meta-url',
+        setup(b) {
+          b.onLoad({ filter: /\/src\/.*\.ts$/ }, async (args) => {
+            let contents = await readFile(args.path, 'utf8');
+            if (args.path !== entryPath && contents.includes('import.meta.url')) {
+              let rel = relative(dirname(entryOut), out(args.path));
+              if (!rel.startsWith('.')) rel = `./${rel}`;
+              contents = contents.replaceAll(
+                'import.meta.url',
+                `new URL(${JSON.stringify(rel)}, import.meta.url).href`,
+              );
+            }
+            return { contents, loader: 'ts' };
+          });
+        },
+      },
+    ],
+  });
+}
