@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CliError } from './errors.js';
+import { prestartWorker } from '../runtime/node/prestart.js';
 
 interface Command {
   group: string;
@@ -135,6 +136,10 @@ async function main(argv: string[]): Promise<number> {
     throw new CliError(`unknown command: ${name}`, 125, "run 'capsule --help' to list the commands");
   return (await command.load())(rest);
 }
+
+// `capsule run` boots the guest's worker thread now, while the rest loads.
+if (process.argv[2] === 'run' && !process.argv.includes('--help') && !process.argv.includes('-h'))
+  prestartWorker();
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -4,6 +4,7 @@ import { BridgeHost, BridgeOp, BridgeStatus, createBridgeBuffer, type BridgeRepl
 import { WASM_PAGE, limitMemory, ModuleFormatError } from '../limits.js';
 import { readFile } from 'node:fs/promises';
 import { StdinSource } from './stdin.js';
+import { takePrestartedWorker } from './prestart.js';
 import type { MountSpec, ViewSpec, WorkerMessage, WorkerSpec } from './protocol.js';
 
 export type { MountSpec, ViewSpec } from './protocol.js';
@@ -86,11 +87,15 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     return { status: BridgeStatus.ERROR };
   });
 
-  const worker = new Worker(new URL('./worker-main.js', import.meta.url), {
-    workerData: spec,
-    stdout: false,
-    stderr: false,
-  });
+  const prestarted = takePrestartedWorker();
+  const worker =
+    prestarted ??
+    new Worker(new URL('./worker-main.js', import.meta.url), {
+      workerData: spec,
+      stdout: false,
+      stderr: false,
+    });
+  if (prestarted) prestarted.postMessage({ t: 'spec', spec });
 
   // Compile on this thread while the worker boots (tens of ms), then hand it
   // the compiled module: Node shares it between threads without recompiling.

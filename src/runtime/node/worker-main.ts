@@ -8,9 +8,25 @@ import { HostFileSystem } from '../../vfs/host/hostfs.js';
 import type { Preopen, StdioStream } from '../../wasi/host.js';
 import type { WorkerMessage, WorkerSpec } from './protocol.js';
 
-const spec = workerData as WorkerSpec;
 const port = parentPort!;
 const post = (m: WorkerMessage) => port.postMessage(m);
+
+/**
+ * The spec comes as workerData, or, for a worker started before the command
+ * line was parsed (prestart.ts), as the first message.
+ */
+let spec = workerData as WorkerSpec;
+const specArrived: Promise<void> = spec
+  ? Promise.resolve()
+  : new Promise((resolve) => {
+      const onSpec = (m: { t?: string; spec?: WorkerSpec }) => {
+        if (m.t !== 'spec' || !m.spec) return;
+        port.off('message', onSpec);
+        spec = m.spec;
+        resolve();
+      };
+      port.on('message', onSpec);
+    });
 
 /** The module compiled by the main thread, or why it could not be. */
 const compiledModule = new Promise<{ module: WebAssembly.Module } | { error: string } | { none: true }>(
@@ -92,6 +108,7 @@ async function loadView(): Promise<BuiltView> {
 }
 
 async function main(): Promise<void> {
+  await specArrived;
   let view: BuiltView;
   try {
     view = await loadView();

@@ -1,0 +1,26 @@
+/**
+ * Starting a worker thread takes tens of milliseconds. `capsule run` starts
+ * it before it has even parsed its command line, so the boot overlaps the
+ * CLI's own start-up; the session then hands it its spec by message.
+ *
+ * The worker is kept on globalThis, not in a module variable: the CLI's
+ * entry and the bundled `run` command each carry their own copy of this
+ * module.
+ */
+import { Worker } from 'node:worker_threads';
+
+const KEY = Symbol.for('capsule.prestarted-worker');
+const slot = globalThis as { [KEY]?: Worker };
+
+export function prestartWorker(): void {
+  slot[KEY] ??= new Worker(new URL('./worker-main.js', import.meta.url), { stdout: false, stderr: false });
+  // An unused worker must not keep the process alive.
+  slot[KEY].unref();
+}
+
+export function takePrestartedWorker(): Worker | undefined {
+  const w = slot[KEY];
+  slot[KEY] = undefined;
+  w?.ref();
+  return w;
+}
