@@ -72,5 +72,21 @@ if [[ "$DEMO" == 1 ]]; then
   mkdir -p build/demo
   node dist/src/cli/main.js run --dir build/demo::/data build/wasm/sqlite3.wasm -- /data/demo.db \
     "create table if not exists t(x); insert into t values (42); select count(*), sum(x) from t;"
+
+  # The same app as a package, in a demo CAPSULE_HOME: packed, run on its own
+  # state layer (the table persists there), then carried in one signed file.
+  step "demo: the SQLite shell as a package (CAPSULE_HOME=build/demo/home)"
+  export CAPSULE_HOME="$ROOT/build/demo/home"
+  rm -rf build/demo/home build/demo/app build/demo/sqlite.capsule
+  mkdir -p build/demo/app/bin
+  cp build/wasm/sqlite3.wasm build/demo/app/bin/
+  node dist/src/cli/main.js keygen demo >/dev/null
+  node dist/src/cli/main.js pack build/demo/app --name sqlite --version 3.52.0 --entry /bin/sqlite3.wasm --env HOME=/ --sign demo
+  node dist/src/cli/main.js run sqlite -- /notes.db "create table n(t); insert into n values ('kept in your state layer');"
+  node dist/src/cli/main.js run sqlite -- /notes.db "select t from n;"
+  node dist/src/cli/main.js export sqlite@3.52.0 -o build/demo/sqlite.capsule
+  node dist/src/cli/main.js run build/demo/sqlite.capsule -- :memory: "select 'run from a single signed file';"
+  node dist/src/cli/main.js ls
+  unset CAPSULE_HOME
 fi
 step "setup done"
