@@ -31,12 +31,17 @@ function shadowedByState(upperDir: string, path: string): boolean {
   return false;
 }
 
+/**
+ * The entry's bytes as its chunks in order, each read and verified only when
+ * the consumer asks for it (streaming compilation pulls them), or null when
+ * the entry cannot be read from the layers alone.
+ */
 export function readEntryFromLayers(
   store: ObjectStore,
   layersTopFirst: LayerIndex[],
   entry: string,
   above: { upperDir: string | null; settingsFiles: Record<string, string> },
-): Uint8Array | null {
+): Iterable<Uint8Array> | null {
   const path = entry.replace(/^\/+/, '');
   if (Object.keys(above.settingsFiles).some((p) => p.replace(/^\/+/, '') === path)) return null;
   if (above.upperDir && shadowedByState(above.upperDir, path)) return null;
@@ -47,13 +52,10 @@ export function readEntryFromLayers(
     if (found) {
       // Above V8's module size limit: let the worker refuse it with its message.
       if (found.type !== 'file' || found.size > 1 << 30) return null;
-      const out = new Uint8Array(found.size);
-      let at = 0;
-      for (const c of found.chunks ?? []) {
-        out.set(readChunk(store, c, nodeDecoders, nodeHasher), at);
-        at += c.size;
-      }
-      return out;
+      const chunks = found.chunks ?? [];
+      return (function* () {
+        for (const c of chunks) yield readChunk(store, c, nodeDecoders, nodeHasher);
+      })();
     }
     if (index.opaque.some((o) => dirs.includes(o))) return null;
   }
