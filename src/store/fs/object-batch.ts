@@ -4,9 +4,9 @@
  * directory, in turn) replaced by concurrent fsyncs on libuv's thread pool.
  *
  *   write   verify; skip objects present (mtime refreshed, as `write` does)
- *           or already staged; write the bytes to a new file in tmp/
- *           (O_EXCL) and start its fsync on the thread pool at once, so the
- *           data goes to disk while the caller keeps working.
+ *           or already staged; then, on the thread pool, create a new file
+ *           in tmp/ (O_EXCL), write the bytes and fsync it, so the caller
+ *           (a pack, chunking on the main thread) never waits for the disk.
  *   commit  wait for every fsync; rename each staged file onto its object
  *           path; fsync each directory that gained an entry (the shards, and
  *           the parents of directories made now) once.
@@ -20,27 +20,27 @@
  * fsync, not fdatasync: for a new file fdatasync must flush the same
  * allocation metadata, and measured no faster here (ext4).
  */
-import { closeSync, fsync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Digest } from '../../package/types.js';
 import { checkBytes } from '../digest.js';
 import { StoreError, type ObjectBatch, type Verifier } from '../types.js';
 import type { StoreLayout } from './layout.js';
-import { ioError, isCode, stageUnsynced, touchExisting } from './staged-file.js';
+import { ioError, isCode, stagedName, touchExisting } from './staged-file.js';
 
 /**
  * Staged files whose fd is kept open until its fsync is done. Beyond this,
  * a file is closed at once and reopened for its fsync at commit, so a large
  * batch cannot run out of file descriptors.
  */
-const MAX_OPEN_FILES = 256;
+const MAX_IN_FLIGHT = 64;
 
 interface Staged {
   path: string;
   target: string;
-  /** The fsync started at write time, or null when it waits for commit. */
-  synced: Promise<void> | null;
+  /** Creating, writing and syncing the staged file, started at write time. */
+  synced: Promise<void>;
 }
 
 type BatchState = 'open' | 'committing' | 'closed';
@@ -48,7 +48,8 @@ type BatchState = 'open' | 'committing' | 'closed';
 export class FsObjectBatch implements ObjectBatch {
   readonly #staged = new Map<Digest, Staged>();
   #state: BatchState = 'open';
-  #openFiles = 0;
+  #inFlight = 0;
+  readonly #waiting: (() => void)[] = [];
 
   constructor(
     private readonly layout: StoreLayout,
@@ -65,18 +66,29 @@ export class FsObjectBatch implements ObjectBatch {
     const target = this.pathOf(digest);
     checkBytes(verify, digest, bytes, 'refused on write');
     if (this.#staged.has(digest) || touchExisting(target)) return;
-    // 0444: objects are immutable; a stray write by another tool fails loudly.
-    const { path, fd } = stageUnsynced(this.layout.tmp, bytes, 0o444);
-    let synced: Promise<void> | null = null;
-    if (this.#openFiles < MAX_OPEN_FILES) {
-      this.#openFiles++;
-      synced = syncAndClose(fd).finally(() => this.#openFiles--);
-      // Failures are reported by commit; until then they must not be unhandled.
-      synced.catch(() => {});
-    } else {
-      closeSync(fd);
-    }
+    // Creating, writing and syncing the staged file all happen on libuv's
+    // thread pool: the caller (a pack chunking on the main thread) never
+    // waits for the disk. At most MAX_IN_FLIGHT files are open at once.
+    const path = join(this.layout.tmp, stagedName());
+    const synced = this.#throttle(() => stageAndSync(this.layout.tmp, path, bytes));
+    // Failures are reported by commit; until then they must not be unhandled.
+    synced.catch(() => {});
     this.#staged.set(digest, { path, target, synced });
+  }
+
+  /** Runs `job` when fewer than MAX_IN_FLIGHT staged files are being written. */
+  #throttle(job: () => Promise<void>): Promise<void> {
+    const run = async (): Promise<void> => {
+      this.#inFlight++;
+      try {
+        await job();
+      } finally {
+        this.#inFlight--;
+        this.#waiting.shift()?.();
+      }
+    };
+    if (this.#inFlight < MAX_IN_FLIGHT) return run();
+    return new Promise<void>((resolve) => this.#waiting.push(resolve)).then(run);
   }
 
   async commit(): Promise<void> {
@@ -84,7 +96,7 @@ export class FsObjectBatch implements ObjectBatch {
     this.#state = 'committing';
     const staged = [...this.#staged.values()];
     try {
-      await settleAll(staged.map((s) => s.synced ?? syncPath(s.path)));
+      await settleAll(staged.map((s) => s.synced));
       const dirs = new Set<string>();
       await settleAll(staged.map((s) => this.#publish(s, dirs)));
       await settleAll([...dirs].map(syncDir));
@@ -136,28 +148,25 @@ export class FsObjectBatch implements ObjectBatch {
   }
 }
 
-function syncAndClose(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    fsync(fd, (e) => {
-      try {
-        closeSync(fd);
-      } catch (closeError) {
-        e ??= closeError as NodeJS.ErrnoException;
-      }
-      if (e) reject(e);
-      else resolve();
-    });
-  });
-}
-
-/** fsync by path: a read-only fd is enough for fsync on Linux and macOS. */
-async function syncPath(path: string): Promise<void> {
-  const fh = await open(path, 'r');
+/** Creates `path` (mode 0444, never over an existing file), writes `bytes`, fsyncs and closes it. */
+async function stageAndSync(tmpDir: string, path: string, bytes: Uint8Array): Promise<void> {
+  let fh;
   try {
-    await fh.sync();
-  } finally {
-    await fh.close();
+    fh = await open(path, 'wx', 0o444);
+  } catch (e) {
+    if (!isCode(e, 'ENOENT')) throw e;
+    await mkdir(tmpDir, { recursive: true });
+    fh = await open(path, 'wx', 0o444);
   }
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    rmSync(path, { force: true });
+    throw e;
+  }
+  await fh.close();
 }
 
 /** As staged-file.ts fsyncDir: platforms that cannot fsync a directory are skipped. */
