@@ -93,9 +93,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       closing ??= new Promise<void>((done) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         force.unref();
-        // close() stops accepting and resolves once every in-flight request has ended.
+        // A keep-alive connection whose request ends after close() would idle
+        // until its timeout; close such connections as soon as they go idle.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        // close() stops accepting and calls back once every connection has ended.
         server.close(() => {
           clearTimeout(force);
+          clearInterval(sweep);
           meta.close();
           done();
         });
