@@ -452,3 +452,59 @@ test('graceful shutdown: a request in flight at SIGTERM completes, then the serv
     t.cleanup();
   }
 });
+
+test('signature policy: a signed package is accepted by a strict server; a bad signature never is', async () => {
+  const t = tempDir();
+  const data = join(t.path, 'data');
+  const { mkdirSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { keyIdOf } = await import('../src/package/node.js');
+  const pub = clientHome(join(t.path, 'pub'), ADMIN);
+  const keygen = await pub.run(['keygen', 'acme']);
+  assert.equal(keygen.code, 0, keygen.stderr);
+  const pem = readFileSync(join(pub.env.CAPSULE_HOME!, 'keys/acme.pub'), 'utf8');
+  mkdirSync(join(data, 'trust'), { recursive: true });
+  writeFileSync(join(data, 'trust', `${keyIdOf(pem).slice('sha256:'.length)}.pub`), pem);
+  const server = await startServe(data, [], { CAPSULE_ADMIN_TOKEN: ADMIN });
+  try {
+    const { url } = server;
+    const packed = await pub.run([
+      'pack',
+      sqliteTree(join(t.path, 'tree')),
+      '--name',
+      'sqlite',
+      '--version',
+      '1.0.0',
+      '--entry',
+      '/bin/sqlite3.wasm',
+      '--sign',
+      'acme',
+    ]);
+    assert.equal(packed.code, 0, packed.stderr);
+    const digest = /sha256:[0-9a-f]{64}/.exec(packed.stdout)![0];
+    const pushed = await pub.run(['push', 'sqlite@1.0.0', '--server', url]);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    // A signature that does not verify is refused, whatever else the package has.
+    const forged = await api(url, 'POST', '/packages', ADMIN, {
+      name: 'sqlite',
+      version: '1.0.0',
+      manifest: digest,
+      signatures: [
+        { keyId: keyIdOf(pem), algorithm: 'ed25519', signature: Buffer.alloc(64, 7).toString('base64') },
+      ],
+    });
+    assert.equal(forged.status, 422);
+    assert.equal(forged.json.error, 'bad_signature');
+
+    // A client that trusts acme pulls it without --allow-unsigned.
+    const client = clientHome(join(t.path, 'client'), ADMIN);
+    writeFileSync(join(t.path, 'acme.pub'), pem);
+    assert.equal((await client.run(['trust', 'add', join(t.path, 'acme.pub')])).code, 0);
+    const pulled = await client.run(['pull', `${url}/sqlite@1.0.0`]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const ran = await client.run(['run', 'sqlite@1.0.0', '--', ':memory:', 'select 1 + 1;']);
+    assert.equal(ran.stdout.trim(), '2', ran.stderr);
+  } finally {
+    await server.stop();
+    t.cleanup();
+  }
+});

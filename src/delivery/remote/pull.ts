@@ -41,6 +41,23 @@ export interface PullResult {
 }
 
 const PARALLEL = 8;
+const RETRIES = 4;
+
+/**
+ * Retries what failed for want of the server (a dropped connection, a 5xx,
+ * a restart), with exponential backoff: 0.25, 0.5, 1, 2 s. Refusals (401,
+ * 403, 404) are final at once.
+ */
+async function withRetry<T>(fetchOnce: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetchOnce();
+    } catch (e) {
+      if (!(e instanceof RemoteError && e.code === 'UNREACHABLE') || attempt >= RETRIES) throw e;
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+    }
+  }
+}
 
 export async function fetchRecord(
   client: RemoteClient,
@@ -75,7 +92,7 @@ export async function pullPackage(
       return null;
     }
     for (let attempt = 0; ; attempt++) {
-      const { bytes } = await client.bytes(path);
+      const { bytes } = await withRetry(() => client.bytes(path));
       try {
         store.write(d, bytes, verify);
         fetched++;

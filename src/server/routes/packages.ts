@@ -85,7 +85,7 @@ async function publish(ctx: RequestContext): Promise<void> {
   const version = stringField(body, 'version', SEMVER_RE);
   const digest = stringField(body, 'manifest', DIGEST_RE);
   const signatures = signaturesField(body.signatures);
-  const { meta, state } = { meta: ctx.state.meta, state: ctx.state };
+  const { meta, dataDir, allowUnsigned } = ctx.state;
 
   // A publisher adds versions to new apps and to apps they may use, not to others'.
   const known = meta.packages().some((p) => p.name === name);
@@ -102,10 +102,10 @@ async function publish(ctx: RequestContext): Promise<void> {
   const check = checkSignatures(
     digest,
     signatures,
-    new TrustStore(capsuleHome({ CAPSULE_HOME: state.dataDir })).list(),
+    new TrustStore(capsuleHome({ CAPSULE_HOME: dataDir })).list(),
   );
   if (check.bad.length > 0) throw refused('bad_signature', `a signature by ${check.bad[0]} does not verify`);
-  if (check.trusted.length === 0 && !state.allowUnsigned)
+  if (check.trusted.length === 0 && !allowUnsigned)
     throw refused('unsigned', 'the package carries no valid signature by a key this server trusts');
 
   const existing = meta.packageByRef(name, version);
