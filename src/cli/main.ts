@@ -80,6 +80,36 @@ const commands: Record<string, Command> = {
     describe: "set and lock an app's settings for its users; allow or deny mounts",
     load: async () => (await import('./commands/policy.js')).policy,
   },
+  serve: {
+    group: 'Server',
+    describe: 'run the Capsule server: catalog, users, entitlements, delivery',
+    load: async () => (await import('./commands/serve.js')).serve,
+  },
+  login: {
+    group: 'Server',
+    describe: 'keep a token for a server',
+    load: async () => (await import('./commands/remote.js')).login,
+  },
+  push: {
+    group: 'Server',
+    describe: 'upload a package to a server (only what it lacks)',
+    load: async () => (await import('./commands/remote.js')).push,
+  },
+  pull: {
+    group: 'Server',
+    describe: 'download a package from a server, to run offline',
+    load: async () => (await import('./commands/remote.js')).pull,
+  },
+  catalog: {
+    group: 'Server',
+    describe: 'list the apps on a server that you may use',
+    load: async () => (await import('./commands/remote.js')).catalog,
+  },
+  admin: {
+    group: 'Server',
+    describe: 'manage users, groups, grants; read the audit log',
+    load: async () => (await import('./commands/admin.js')).admin,
+  },
   keygen: {
     group: 'Signing',
     describe: 'make a signing key pair',

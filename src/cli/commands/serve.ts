@@ -1,0 +1,81 @@
+/** `capsule serve`: the Capsule server, until SIGTERM or SIGINT. */
+import { join } from 'node:path';
+import { parseCommand } from '../argv.js';
+import { CliError } from '../errors.js';
+import { capsuleHome } from '../../store/home.js';
+import { DEFAULT_MAX_OBJECT_BYTES, startServer } from '../../server/index.js';
+
+export const serveUsage = `Usage: capsule serve [--port P] [--data DIR] [options]
+
+Runs the Capsule server: the catalog, users and entitlements, publishing and
+delivery (docs/server.md). It needs no other service: metadata is a SQLite
+file in DIR and objects are a filesystem store in DIR/objects.
+
+Options
+  --port P                 TCP port (default 7373; 0 picks a free one)
+  --host H                 address to listen on (default 127.0.0.1)
+  --data DIR               data directory (default $CAPSULE_HOME/server)
+  --allow-unsigned         accept packages with no signature by a key in DIR/trust
+  --max-object-bytes N     the largest object an upload may carry (default ${DEFAULT_MAX_OBJECT_BYTES})
+  -h, --help               show this help
+
+On the first start with an empty DIR the user "admin" is created. Its token
+is $CAPSULE_ADMIN_TOKEN when that is set; otherwise one is generated and
+printed once. SIGTERM or SIGINT stops the server gracefully: it stops
+accepting, lets requests in flight finish, and closes the database.`;
+
+export async function serve(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(
+    argv,
+    {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      data: { type: 'string' },
+      'allow-unsigned': { type: 'boolean' },
+      'max-object-bytes': { type: 'string' },
+    },
+    serveUsage,
+  );
+  if (values.help) {
+    process.stdout.write(serveUsage + '\n');
+    return 0;
+  }
+  if (positionals.length > 0)
+    throw new CliError(`unexpected argument: ${positionals[0]}`, 125, undefined, serveUsage);
+  const port = Number(values.port ?? 7373);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CliError(`--port ${values.port}: not a port number`, 125, undefined, serveUsage);
+  const maxObjectBytes = Number(values['max-object-bytes'] ?? DEFAULT_MAX_OBJECT_BYTES);
+  if (!Number.isInteger(maxObjectBytes) || maxObjectBytes < 1)
+    throw new CliError(`--max-object-bytes ${values['max-object-bytes']}: not a positive integer`, 125);
+  const dataDir = values.data ?? join(capsuleHome().root, 'server');
+
+  let server;
+  try {
+    server = await startServer({
+      dataDir,
+      port,
+      host: values.host ?? '127.0.0.1',
+      allowUnsigned: values['allow-unsigned'] ?? false,
+      maxObjectBytes,
+      adminToken: process.env.CAPSULE_ADMIN_TOKEN || undefined,
+      onError: (e) => process.stderr.write(`capsule serve: ${(e as Error)?.stack ?? e}\n`),
+    });
+  } catch (e) {
+    throw new CliError(`cannot start the server: ${(e as Error).message}`, 125);
+  }
+  if (server.generatedAdminToken) {
+    process.stdout.write(
+      `first start: the admin token is (shown once, keep it safe)\n  ${server.generatedAdminToken}\n`,
+    );
+  }
+  process.stdout.write(`capsule server listening on ${server.url} (data in ${dataDir})\n`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  process.stdout.write(`${signal}: finishing requests in flight, then stopping\n`);
+  await server.close();
+  process.stdout.write('capsule server stopped\n');
+  return 0;
+}

@@ -1,0 +1,130 @@
+/**
+ * The HTTP client of a Capsule server (docs/server.md): JSON calls and
+ * object transfers with the bearer token, and the server's answers turned
+ * into one error type with a stable code.
+ */
+export type RemoteErrorCode =
+  | 'UNAUTHORIZED' // 401: no token, or one the server does not know
+  | 'FORBIDDEN' // 403: not allowed, not entitled, or absent (the server does not say which)
+  | 'NOT_FOUND' // 404
+  | 'CONFLICT' // 409
+  | 'REFUSED' // 400, 413, 422: the server refused what was sent
+  | 'UNREACHABLE' // no connection, or a 5xx
+  | 'BAD_RESPONSE'; // an answer that is not what the API promises (a wrong digest, bad JSON)
+
+export class RemoteError extends Error {
+  constructor(
+    readonly code: RemoteErrorCode,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'RemoteError';
+  }
+}
+
+function codeFor(status: number): RemoteErrorCode {
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 403) return 'FORBIDDEN';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 409) return 'CONFLICT';
+  if (status >= 500) return 'UNREACHABLE';
+  return 'REFUSED';
+}
+
+/** `http://host:port` with no trailing slash; throws for anything that is not an http(s) URL. */
+export function normalizeServerUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new RemoteError('REFUSED', `not a server URL: ${url} (want http://HOST:PORT)`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new RemoteError('REFUSED', `not an http(s) URL: ${url}`);
+  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+export class RemoteClient {
+  readonly base: string;
+
+  constructor(
+    server: string,
+    private readonly token: string | null,
+  ) {
+    this.base = normalizeServerUrl(server);
+  }
+
+  async #fetch(method: string, path: string, body?: Uint8Array | string, type?: string): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (type) headers['content-type'] = type;
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, { method, headers, body: body as BodyInit | undefined });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new RemoteError(
+        'UNREACHABLE',
+        `cannot reach ${this.base}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+      );
+    }
+    if (!res.ok && res.status !== 304) {
+      let message = `${res.status} ${res.statusText}`;
+      try {
+        const j = (await res.json()) as { message?: unknown };
+        if (typeof j.message === 'string') message = j.message;
+      } catch {
+        // not a JSON error body; the status line says enough
+      }
+      throw new RemoteError(codeFor(res.status), `${this.base}: ${message}`, res.status);
+    }
+    return res;
+  }
+
+  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.#fetch(
+      method,
+      path,
+      body === undefined ? undefined : JSON.stringify(body),
+      body === undefined ? undefined : 'application/json',
+    );
+    try {
+      return (await res.json()) as T;
+    } catch {
+      throw new RemoteError('BAD_RESPONSE', `${this.base}${path}: the answer is not JSON`);
+    }
+  }
+
+  async bytes(path: string): Promise<{ bytes: Uint8Array; headers: Headers }> {
+    const res = await this.#fetch('GET', path);
+    return { bytes: new Uint8Array(await res.arrayBuffer()), headers: res.headers };
+  }
+
+  async put(path: string, bytes: Uint8Array): Promise<void> {
+    const res = await this.#fetch('PUT', path, bytes, 'application/octet-stream');
+    await res.arrayBuffer();
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` at a time; the first failure rejects. */
+export async function eachLimited<T>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,154 @@
+/**
+ * Pull: download a package and everything it needs (layer indexes, chunks,
+ * launch profile, dependencies) into the local store, so it runs offline.
+ *
+ * Every object is verified before it is written (metadata by the SHA-256 of
+ * its bytes, chunks decoded and hashed), and the store commits each write
+ * atomically, so an interrupted pull leaves only whole, verified objects:
+ * the next pull skips them and fetches the rest. A corrupt object from the
+ * server is fetched once more, then reported.
+ */
+import {
+  chunkVerifier,
+  nodeDecoders,
+  nodeHasher,
+  parseLayerIndex,
+  parseManifest,
+  parseProfile,
+  type Digest,
+  type Manifest,
+  type Signature,
+} from '../../package/node.js';
+import type { FsObjectStore } from '../../store/fs/index.js';
+import { verifySha256 } from '../../store/fs/index.js';
+import { StoreError, type Verifier } from '../../store/types.js';
+import { RemoteError, eachLimited, type RemoteClient } from './client.js';
+
+export interface PackageRecord {
+  name: string;
+  version: string;
+  digest: Digest;
+  signatures: Signature[];
+}
+
+export interface PullResult {
+  record: PackageRecord;
+  manifest: Manifest;
+  /** Objects fetched now, and objects that were already in the local store. */
+  fetched: number;
+  skipped: number;
+  fetchedBytes: number;
+}
+
+const PARALLEL = 8;
+const RETRIES = 4;
+
+/**
+ * Retries what failed for want of the server (a dropped connection, a 5xx,
+ * a restart), with exponential backoff: 0.25, 0.5, 1, 2 s. Refusals (401,
+ * 403, 404) are final at once.
+ */
+async function withRetry<T>(fetchOnce: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetchOnce();
+    } catch (e) {
+      if (!(e instanceof RemoteError && e.code === 'UNREACHABLE') || attempt >= RETRIES) throw e;
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+    }
+  }
+}
+
+export async function fetchRecord(
+  client: RemoteClient,
+  name: string,
+  version: string,
+): Promise<PackageRecord> {
+  const r = await client.json<PackageRecord>(
+    'GET',
+    `/packages/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
+  );
+  if (typeof r.digest !== 'string' || !Array.isArray(r.signatures))
+    throw new RemoteError('BAD_RESPONSE', 'the package record is malformed');
+  return r;
+}
+
+export async function pullPackage(
+  client: RemoteClient,
+  store: FsObjectStore,
+  name: string,
+  version: string,
+  onProgress: (done: number, total: number) => void = () => {},
+): Promise<PullResult> {
+  const record = await fetchRecord(client, name, version);
+  let fetched = 0;
+  let skipped = 0;
+  let fetchedBytes = 0;
+
+  /** The object's stored bytes: from the local store, or fetched, verified and written. */
+  const obtain = async (d: Digest, verify: Verifier, path = `/objects/${d}`): Promise<Uint8Array | null> => {
+    if (store.has(d)) {
+      skipped++;
+      return null;
+    }
+    for (let attempt = 0; ; attempt++) {
+      const { bytes } = await withRetry(() => client.bytes(path));
+      try {
+        store.write(d, bytes, verify);
+        fetched++;
+        fetchedBytes += bytes.length;
+        return bytes;
+      } catch (e) {
+        if (!(e instanceof StoreError && e.code === 'CORRUPT')) throw e;
+        if (attempt >= 1)
+          throw new RemoteError('BAD_RESPONSE', `the server sent a corrupt copy of ${d}, twice`);
+      }
+    }
+  };
+  const meta = async (d: Digest, path?: string): Promise<Uint8Array> =>
+    (await obtain(d, verifySha256, path)) ?? store.read(d, verifySha256);
+
+  // Metadata first (small), collecting the chunks; dependencies are walked too.
+  const chunkSizes = new Map<Digest, number>();
+  const seen = new Set<Digest>();
+  const queue: { digest: Digest; path?: string }[] = [
+    {
+      digest: record.digest,
+      path: `/packages/${encodeURIComponent(name)}/${encodeURIComponent(version)}/manifest`,
+    },
+  ];
+  let root: Manifest | null = null;
+  for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+    if (seen.has(item.digest)) continue;
+    seen.add(item.digest);
+    const manifest = parseManifest(await meta(item.digest, item.path));
+    root ??= manifest;
+    for (const layer of manifest.layers) {
+      if (seen.has(layer.digest)) continue;
+      seen.add(layer.digest);
+      const index = parseLayerIndex(await meta(layer.digest));
+      for (const entry of index.entries) for (const c of entry.chunks ?? []) chunkSizes.set(c.digest, c.size);
+    }
+    if (manifest.profile !== null && !seen.has(manifest.profile)) {
+      seen.add(manifest.profile);
+      parseProfile(await meta(manifest.profile));
+    }
+    for (const dep of manifest.dependencies) queue.push({ digest: dep.digest });
+  }
+
+  const wanted = [...chunkSizes].filter(([d]) => {
+    if (!store.has(d)) return true;
+    skipped++;
+    return false;
+  });
+  const total = wanted.reduce((n, [, size]) => n + size, 0);
+  let done = 0;
+  onProgress(0, total);
+  const verifyChunk = chunkVerifier(nodeDecoders, nodeHasher);
+  await eachLimited(wanted, PARALLEL, async ([d, size]) => {
+    await obtain(d, verifyChunk);
+    done += size;
+    onProgress(done, total);
+  });
+  return { record, manifest: root!, fetched, skipped, fetchedBytes };
+}

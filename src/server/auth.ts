@@ -1,0 +1,49 @@
+/**
+ * Passwords and API tokens.
+ *
+ * Passwords are hashed with scrypt (node:crypto; N=2^15, r=8, p=1, 16-byte
+ * salt, 32-byte key) and compared in constant time. Tokens are 32 random
+ * bytes, base64url, prefixed `cap_` so they are recognisable in a leak scan.
+ * A token has 256 bits of entropy, so it is stored as its SHA-256: a slow
+ * hash would add nothing but latency to every request.
+ */
+import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { MetadataStore, PasswordRecord, User } from './metadata/types.js';
+import { unauthorized } from './http-error.js';
+
+const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const PARAMS = `scrypt:N=${SCRYPT.N},r=${SCRYPT.r},p=${SCRYPT.p}`;
+
+export function hashPassword(password: string): PasswordRecord {
+  const salt = randomBytes(16);
+  const hash = scryptSync(password, salt, 32, SCRYPT);
+  return { salt: salt.toString('base64'), hash: hash.toString('base64'), params: PARAMS };
+}
+
+export function checkPassword(password: string, record: PasswordRecord): boolean {
+  if (record.params !== PARAMS) return false;
+  const want = Buffer.from(record.hash, 'base64');
+  const got = scryptSync(password, Buffer.from(record.salt, 'base64'), want.length, SCRYPT);
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+export function newToken(): string {
+  return `cap_${randomBytes(32).toString('base64url')}`;
+}
+
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+const BEARER_RE = /^Bearer ([A-Za-z0-9_\-.~+/=]{1,512})$/;
+
+/** The user behind the request's bearer token; 401 when there is none or it is unknown. */
+export function authenticate(req: IncomingMessage, meta: MetadataStore): User {
+  const header = req.headers.authorization;
+  const m = typeof header === 'string' ? BEARER_RE.exec(header) : null;
+  if (!m) throw unauthorized();
+  const user = meta.userByTokenHash(tokenHash(m[1]!));
+  if (!user) throw unauthorized();
+  return user;
+}

@@ -1,0 +1,314 @@
+/**
+ * The embedded MetadataStore: one SQLite file (better-sqlite3, WAL journal)
+ * in the data directory. The schema is created on first open and versioned
+ * with `user_version`, so a restart on the same data finds it as it was.
+ */
+import Database from 'better-sqlite3';
+import type { Digest, Signature } from '../../package/types.js';
+import type {
+  AuditEntry,
+  Grant,
+  Group,
+  MetadataStore,
+  PackageRecord,
+  PasswordRecord,
+  Role,
+  User,
+} from './types.js';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  password_salt TEXT,
+  password_hash TEXT,
+  password_params TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE tokens (
+  hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  label TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE groups_ (name TEXT PRIMARY KEY);
+CREATE TABLE members (
+  group_name TEXT NOT NULL REFERENCES groups_(name),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  PRIMARY KEY (group_name, user_id)
+);
+CREATE TABLE grants (
+  app TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  PRIMARY KEY (app, kind, subject)
+);
+CREATE TABLE packages (
+  name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  signatures TEXT NOT NULL,
+  publisher TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE package_objects (
+  name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  PRIMARY KEY (name, version, digest)
+);
+CREATE INDEX package_objects_digest ON package_objects(digest);
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+`;
+
+interface UserRow {
+  id: number;
+  name: string;
+  role: Role;
+  created_at: string;
+}
+
+const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, role: r.role, createdAt: r.created_at });
+const now = () => new Date().toISOString();
+
+export class SqliteMetadataStore implements MetadataStore {
+  readonly #db: Database.Database;
+
+  constructor(file: string) {
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    const version = this.#db.pragma('user_version', { simple: true }) as number;
+    if (version === 0) {
+      this.#db.transaction(() => {
+        this.#db.exec(SCHEMA);
+        this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
+    } else if (version !== SCHEMA_VERSION) {
+      this.#db.close();
+      throw new Error(`${file}: metadata schema ${version}, this server knows ${SCHEMA_VERSION}`);
+    }
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn)();
+  }
+
+  createUser(name: string, role: Role, password: PasswordRecord | null): User {
+    const r = this.#db
+      .prepare(
+        `INSERT INTO users (name, role, password_salt, password_hash, password_params, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .run(name, role, password?.salt ?? null, password?.hash ?? null, password?.params ?? null, now());
+    return this.userById(Number(r.lastInsertRowid))!;
+  }
+
+  userById(id: number): User | null {
+    const r = this.#db.prepare('SELECT id, name, role, created_at FROM users WHERE id = ?').get(id);
+    return r ? toUser(r as UserRow) : null;
+  }
+
+  userByName(name: string): User | null {
+    const r = this.#db.prepare('SELECT id, name, role, created_at FROM users WHERE name = ?').get(name);
+    return r ? toUser(r as UserRow) : null;
+  }
+
+  users(): User[] {
+    return (
+      this.#db.prepare('SELECT id, name, role, created_at FROM users ORDER BY name').all() as UserRow[]
+    ).map(toUser);
+  }
+
+  password(userId: number): PasswordRecord | null {
+    const r = this.#db
+      .prepare(
+        'SELECT password_salt AS salt, password_hash AS hash, password_params AS params FROM users WHERE id = ?',
+      )
+      .get(userId) as { salt: string | null; hash: string | null; params: string | null } | undefined;
+    return r && r.salt !== null && r.hash !== null && r.params !== null
+      ? { salt: r.salt, hash: r.hash, params: r.params }
+      : null;
+  }
+
+  addToken(userId: number, tokenHash: string, label: string): void {
+    this.#db
+      .prepare('INSERT INTO tokens (hash, user_id, label, created_at) VALUES (?, ?, ?, ?)')
+      .run(tokenHash, userId, label, now());
+  }
+
+  userByTokenHash(tokenHash: string): User | null {
+    const r = this.#db
+      .prepare(
+        `SELECT u.id, u.name, u.role, u.created_at FROM tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.hash = ?`,
+      )
+      .get(tokenHash);
+    return r ? toUser(r as UserRow) : null;
+  }
+
+  createGroup(name: string): void {
+    this.#db.prepare('INSERT INTO groups_ (name) VALUES (?)').run(name);
+  }
+
+  hasGroup(name: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM groups_ WHERE name = ?').get(name) !== undefined;
+  }
+
+  addMember(group: string, userId: number): void {
+    const exists = this.#db
+      .prepare('SELECT 1 FROM members WHERE group_name = ? AND user_id = ?')
+      .get(group, userId);
+    if (!exists)
+      this.#db.prepare('INSERT INTO members (group_name, user_id) VALUES (?, ?)').run(group, userId);
+  }
+
+  groups(): Group[] {
+    const names = this.#db.prepare('SELECT name FROM groups_ ORDER BY name').all() as { name: string }[];
+    const members = this.#db
+      .prepare(
+        'SELECT m.group_name AS g, u.name AS u FROM members m JOIN users u ON u.id = m.user_id ORDER BY u.name',
+      )
+      .all() as { g: string; u: string }[];
+    return names.map(({ name }) => ({ name, members: members.filter((m) => m.g === name).map((m) => m.u) }));
+  }
+
+  addGrant(g: Grant): boolean {
+    if (this.#hasGrant(g)) return false;
+    this.#db
+      .prepare('INSERT INTO grants (app, kind, subject) VALUES (?, ?, ?)')
+      .run(g.app, g.kind, g.subject);
+    return true;
+  }
+
+  removeGrant(g: Grant): boolean {
+    return (
+      this.#db
+        .prepare('DELETE FROM grants WHERE app = ? AND kind = ? AND subject = ?')
+        .run(g.app, g.kind, g.subject).changes > 0
+    );
+  }
+
+  #hasGrant(g: Grant): boolean {
+    return (
+      this.#db
+        .prepare('SELECT 1 FROM grants WHERE app = ? AND kind = ? AND subject = ?')
+        .get(g.app, g.kind, g.subject) !== undefined
+    );
+  }
+
+  grants(): Grant[] {
+    return this.#db
+      .prepare('SELECT app, kind, subject FROM grants ORDER BY app, kind, subject')
+      .all() as Grant[];
+  }
+
+  entitledApps(userId: number): string[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT g.app AS app FROM grants g JOIN users u ON g.kind = 'user' AND g.subject = u.name WHERE u.id = ?
+         UNION
+         SELECT g.app FROM grants g JOIN members m ON g.kind = 'group' AND g.subject = m.group_name
+           WHERE m.user_id = ?
+         UNION
+         SELECT p.name FROM packages p JOIN users u ON p.publisher = u.name WHERE u.id = ?`,
+      )
+      .all(userId, userId, userId) as { app: string }[];
+    return rows.map((r) => r.app).sort();
+  }
+
+  addPackage(record: PackageRecord, objects: Digest[]): boolean {
+    return this.transaction(() => {
+      if (this.packageByRef(record.name, record.version)) return false;
+      this.#db
+        .prepare(
+          `INSERT INTO packages (name, version, digest, signatures, publisher, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          record.name,
+          record.version,
+          record.digest,
+          JSON.stringify(record.signatures),
+          record.publisher,
+          record.createdAt,
+        );
+      const add = this.#db.prepare('INSERT INTO package_objects (name, version, digest) VALUES (?, ?, ?)');
+      for (const d of new Set(objects)) add.run(record.name, record.version, d);
+      return true;
+    });
+  }
+
+  packageByRef(name: string, version: string): PackageRecord | null {
+    const r = this.#db
+      .prepare(
+        'SELECT name, version, digest, signatures, publisher, created_at FROM packages WHERE name = ? AND version = ?',
+      )
+      .get(name, version) as PackageRow | undefined;
+    return r ? toPackage(r) : null;
+  }
+
+  packages(): PackageRecord[] {
+    const rows = this.#db
+      .prepare(
+        'SELECT name, version, digest, signatures, publisher, created_at FROM packages ORDER BY name, version',
+      )
+      .all() as PackageRow[];
+    return rows.map(toPackage);
+  }
+
+  appsHolding(digest: Digest): string[] {
+    const rows = this.#db
+      .prepare('SELECT DISTINCT name FROM package_objects WHERE digest = ? ORDER BY name')
+      .all(digest) as { name: string }[];
+    return rows.map((r) => r.name);
+  }
+
+  audit(actor: string, action: string, detail: Record<string, unknown>): void {
+    this.#db
+      .prepare('INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)')
+      .run(now(), actor, action, JSON.stringify(detail));
+  }
+
+  auditLog(limit: number): AuditEntry[] {
+    const rows = this.#db
+      .prepare('SELECT id, at, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?')
+      .all(limit) as { id: number; at: string; actor: string; action: string; detail: string }[];
+    return rows.reverse().map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+interface PackageRow {
+  name: string;
+  version: string;
+  digest: string;
+  signatures: string;
+  publisher: string;
+  created_at: string;
+}
+
+function toPackage(r: PackageRow): PackageRecord {
+  return {
+    name: r.name,
+    version: r.version,
+    digest: r.digest,
+    signatures: JSON.parse(r.signatures) as Signature[],
+    publisher: r.publisher,
+    createdAt: r.created_at,
+  };
+}

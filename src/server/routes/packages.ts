@@ -1,0 +1,233 @@
+/**
+ * Publishing and the catalog. A package is accepted only when its manifest
+ * parses, names itself as the name@version registered, every object it needs
+ * (its dependencies' too) is present and verified by its kind, and its
+ * signatures satisfy the server's trust policy (docs/server.md).
+ */
+import { packageObjects } from '../../package/bundle/index.js';
+import {
+  chunkVerifier,
+  nodeDecoders,
+  nodeHasher,
+  parseManifest,
+  DIGEST_RE,
+  NAME_RE,
+  SEMVER_RE,
+  type Digest,
+  type Manifest,
+  type Signature,
+} from '../../package/node.js';
+import { verifySha256 } from '../../store/fs/index.js';
+import { StoreError } from '../../store/types.js';
+import { capsuleHome } from '../../store/home.js';
+import { TrustStore, checkSignatures } from '../../delivery/local/trust.js';
+import { canSeeApp, requireRole } from '../access.js';
+import { readJson, stringField } from '../body.js';
+import { HttpError, badRequest, notEntitled, notFound, sendJson } from '../http-error.js';
+import type { RequestContext, Route } from '../router.js';
+import type { PackageRecord } from '../metadata/types.js';
+
+const verifyChunk = chunkVerifier(nodeDecoders, nodeHasher);
+const refused = (code: string, message: string) => new HttpError(422, code, message);
+
+function signaturesField(value: unknown): Signature[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > 32)
+    throw badRequest('"signatures" must be an array (at most 32)');
+  return value.map((s: unknown) => {
+    const o = (typeof s === 'object' && s !== null ? s : {}) as Record<string, unknown>;
+    if (
+      typeof o.keyId !== 'string' ||
+      !DIGEST_RE.test(o.keyId) ||
+      o.algorithm !== 'ed25519' ||
+      typeof o.signature !== 'string' ||
+      o.signature.length > 200
+    )
+      throw badRequest('a signature must be {"keyId": digest, "algorithm": "ed25519", "signature": base64}');
+    return { keyId: o.keyId, algorithm: 'ed25519', signature: o.signature };
+  });
+}
+
+function loadManifest(ctx: RequestContext, digest: Digest): Manifest {
+  try {
+    return parseManifest(ctx.state.objects.read(digest, verifySha256));
+  } catch (e) {
+    if (e instanceof StoreError && e.code === 'NOT_FOUND')
+      throw refused('incomplete', `the manifest ${digest} has not been uploaded`);
+    throw refused('bad_manifest', `the manifest ${digest} is not valid: ${(e as Error).message}`);
+  }
+}
+
+/** Every object of the package and its dependencies, each checked by its kind. */
+function checkObjects(ctx: RequestContext, digest: Digest): Digest[] {
+  const { objects } = ctx.state;
+  const walk = packageObjects(objects, [digest], { withDependencies: true, hasher: nodeHasher });
+  const bad = walk.unreadable[0];
+  if (bad) throw refused('bad_object', `${bad.digest} is not valid: ${bad.error.message}`);
+  const missing = [...walk.missing, ...walk.external];
+  if (missing.length > 0)
+    throw refused('incomplete', `${missing.length} objects are missing, the first is ${missing[0]}`);
+  for (const chunk of walk.chunks) {
+    try {
+      objects.read(chunk, verifyChunk);
+    } catch {
+      throw refused('bad_object', `chunk ${chunk} does not verify`);
+    }
+  }
+  return [...walk.meta, ...walk.chunks];
+}
+
+async function publish(ctx: RequestContext): Promise<void> {
+  const user = ctx.user!;
+  requireRole(user, 'publisher');
+  const body = await readJson(ctx.req);
+  const name = stringField(body, 'name', NAME_RE);
+  const version = stringField(body, 'version', SEMVER_RE);
+  const digest = stringField(body, 'manifest', DIGEST_RE);
+  const signatures = signaturesField(body.signatures);
+  const { meta, dataDir, allowUnsigned } = ctx.state;
+
+  // A publisher adds versions to new apps and to apps they may use, not to others'.
+  const known = meta.packages().some((p) => p.name === name);
+  if (known && !canSeeApp(meta, user, name)) throw notEntitled();
+
+  const manifest = loadManifest(ctx, digest);
+  if (manifest.name !== name || manifest.version !== version)
+    throw refused(
+      'bad_manifest',
+      `the manifest is ${manifest.name}@${manifest.version}, not ${name}@${version}`,
+    );
+  const objects = checkObjects(ctx, digest);
+
+  const check = checkSignatures(
+    digest,
+    signatures,
+    new TrustStore(capsuleHome({ CAPSULE_HOME: dataDir })).list(),
+  );
+  if (check.bad.length > 0) throw refused('bad_signature', `a signature by ${check.bad[0]} does not verify`);
+  if (check.trusted.length === 0 && !allowUnsigned)
+    throw refused('unsigned', 'the package carries no valid signature by a key this server trusts');
+
+  const existing = meta.packageByRef(name, version);
+  if (existing) {
+    if (existing.digest !== digest)
+      throw new HttpError(
+        409,
+        'conflict',
+        `${name}@${version} exists with other content; versions are immutable`,
+      );
+    sendJson(ctx.res, 200, describe(existing));
+    return;
+  }
+  const record: PackageRecord = {
+    name,
+    version,
+    digest,
+    signatures,
+    publisher: user.name,
+    createdAt: new Date().toISOString(),
+  };
+  meta.transaction(() => {
+    meta.addPackage(record, objects);
+    meta.audit(user.name, 'package.publish', { name, version, digest, signedBy: check.trusted });
+  });
+  sendJson(ctx.res, 201, describe(record));
+}
+
+const describe = (p: PackageRecord) => ({
+  name: p.name,
+  version: p.version,
+  digest: p.digest,
+  signatures: p.signatures,
+  publisher: p.publisher,
+  createdAt: p.createdAt,
+});
+
+function catalog(ctx: RequestContext): void {
+  const { meta } = ctx.state;
+  const user = ctx.user!;
+  const visible = user.role === 'admin' ? null : new Set(meta.entitledApps(user.id));
+  const apps = new Map<string, { version: string; digest: Digest }[]>();
+  for (const p of meta.packages()) {
+    if (visible && !visible.has(p.name)) continue;
+    const list = apps.get(p.name) ?? [];
+    list.push({ version: p.version, digest: p.digest });
+    apps.set(p.name, list);
+  }
+  sendJson(ctx.res, 200, {
+    apps: [...apps].map(([name, versions]) => ({ name, versions })),
+  });
+}
+
+/** The package named by the path, or the one 403 for "hidden" and "absent" alike. */
+function visiblePackage(ctx: RequestContext): PackageRecord {
+  const { name = '', version = '' } = ctx.params;
+  const user = ctx.user!;
+  if (!NAME_RE.test(name) || !SEMVER_RE.test(version)) throw badRequest('not a package name and version');
+  if (!canSeeApp(ctx.state.meta, user, name)) throw notEntitled();
+  const p = ctx.state.meta.packageByRef(name, version);
+  if (!p) {
+    if (user.role === 'admin') throw notFound(`no package ${name}@${version}`);
+    throw notEntitled();
+  }
+  return p;
+}
+
+function packageInfo(ctx: RequestContext): void {
+  sendJson(ctx.res, 200, describe(visiblePackage(ctx)));
+}
+
+function manifestBytes(ctx: RequestContext): void {
+  const p = visiblePackage(ctx);
+  const bytes = ctx.state.objects.read(p.digest, verifySha256);
+  ctx.res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': bytes.length,
+    etag: `"${p.digest}"`,
+    'x-capsule-digest': p.digest,
+    // A name@version never changes its digest, but entitlement can be revoked.
+    'cache-control': 'private, no-cache',
+  });
+  ctx.res.end(ctx.req.method === 'HEAD' ? undefined : bytes);
+}
+
+export const packageRoutes: Route[] = [
+  {
+    method: 'POST',
+    path: '/packages',
+    access: 'publisher',
+    summary:
+      'Register name@version: {"name", "version", "manifest": digest, "signatures": [...]}; objects must be uploaded first',
+    body: 'json',
+    responds: { status: 201, kind: 'json', description: 'the package record; 200 when it was there' },
+    handler: publish,
+  },
+  {
+    method: 'GET',
+    path: '/catalog',
+    access: 'user',
+    summary: 'The apps and versions you may use',
+    responds: {
+      status: 200,
+      kind: 'json',
+      description: '{"apps": [{"name", "versions": [{"version", "digest"}]}]}',
+    },
+    handler: catalog,
+  },
+  {
+    method: 'GET',
+    path: '/packages/{name}/{version}',
+    access: 'user',
+    summary: "A package's record: digest, signatures, publisher",
+    responds: { status: 200, kind: 'json', description: 'the package record' },
+    handler: packageInfo,
+  },
+  {
+    method: 'GET',
+    path: '/packages/{name}/{version}/manifest',
+    access: 'user',
+    summary: "A package's manifest bytes (X-Capsule-Digest names them)",
+    responds: { status: 200, kind: 'bytes', description: 'the canonical manifest JSON' },
+    handler: manifestBytes,
+  },
+];
