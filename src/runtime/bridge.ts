@@ -7,7 +7,13 @@
  *   Int32 [1] op      what is asked (BridgeOp)
  *   Int32 [2] arg     op-specific (a byte count, a timeout in ms, -1 = none)
  *   Int32 [3] result  >= 0: bytes of reply data; < 0: a status (BridgeStatus)
- *   bytes [16 .. 16+capacity)  reply data
+ *   bytes [16 .. 16+capacity)  request data (written by the worker), then reply data
+ *
+ * FETCH_OBJECT (streamed package runs): the worker writes the object's digest
+ * (ASCII, `arg` bytes) into the data area; the host fetches the object,
+ * verifies it and writes it into the local store, and replies 0 (now stored:
+ * the worker reads it from the store itself, so objects of any size pass
+ * without growing this buffer) or ERROR (unavailable or corrupt).
  *
  * The worker writes op/arg, sets state 1, posts a wake-up message (the other
  * side is an event loop and cannot wait on the cell), and Atomics.waits until
@@ -16,7 +22,7 @@
  * single-threaded.
  */
 
-export const BridgeOp = { STDIN_READ: 1, STDIN_WAIT: 2 } as const;
+export const BridgeOp = { STDIN_READ: 1, STDIN_WAIT: 2, FETCH_OBJECT: 3 } as const;
 export const BridgeStatus = { EOF: -1, TIMEOUT: -2, ERROR: -3, ABORTED: -4 } as const;
 
 const HEADER = 16;
@@ -48,8 +54,9 @@ export class BridgeClient {
   }
 
   /** Posts a request and blocks until the reply. Returns the result word; data is copied into `out`. */
-  call(op: number, arg: number, out?: Uint8Array): number {
+  call(op: number, arg: number, out?: Uint8Array, request?: Uint8Array): number {
     const c = this.ctrl;
+    if (request) this.data.set(request.subarray(0, this.data.length));
     Atomics.store(c, 1, op);
     Atomics.store(c, 2, arg);
     Atomics.store(c, 3, 0);
@@ -70,7 +77,12 @@ export class BridgeHost {
   private busy = false;
   constructor(
     buffer: SharedArrayBuffer,
-    private readonly handle: (op: number, arg: number, capacity: number) => Promise<BridgeReply>,
+    private readonly handle: (
+      op: number,
+      arg: number,
+      capacity: number,
+      data: Uint8Array,
+    ) => Promise<BridgeReply>,
   ) {
     this.ctrl = new Int32Array(buffer, 0, 4);
     this.data = new Uint8Array(buffer, HEADER);
@@ -82,7 +94,12 @@ export class BridgeHost {
     this.busy = true;
     let reply: BridgeReply;
     try {
-      reply = await this.handle(Atomics.load(this.ctrl, 1), Atomics.load(this.ctrl, 2), this.data.length);
+      reply = await this.handle(
+        Atomics.load(this.ctrl, 1),
+        Atomics.load(this.ctrl, 2),
+        this.data.length,
+        this.data,
+      );
     } catch {
       reply = { status: BridgeStatus.ERROR };
     }

@@ -127,11 +127,41 @@ export async function push(argv: string[]): Promise<number> {
 }
 
 /** `http://host:port/name@1.0` -> server and package; `--server URL name@1.0` works too. */
-function splitTarget(target: string, server: string | undefined): { server: string; spec: string } {
+export function splitTarget(target: string, server: string | undefined): { server: string; spec: string } {
   if (server) return { server, spec: target };
   const m = /^(https?:\/\/.+)\/([^/]+)$/.exec(target);
   if (!m) throw new CliError(`not URL/NAME[@VERSION]: ${target}`, 125, undefined, pullUsage);
   return { server: m[1]!, spec: m[2]! };
+}
+
+/** The version a URL target names: exact, else the best the catalog offers the caller. */
+export async function resolveRemoteVersion(
+  client: RemoteClient,
+  ref: { name: string; range?: string },
+  spec: string,
+): Promise<string> {
+  let version = ref.range;
+  if (version === undefined || !SEMVER_RE.test(version)) {
+    const cat = await client.json<{ apps: { name: string; versions: { version: string }[] }[] }>(
+      'GET',
+      '/catalog',
+    );
+    const versions = cat.apps.find((a) => a.name === ref.name)?.versions.map((v) => v.version) ?? [];
+    const best =
+      version === undefined
+        ? (semver()
+            .rsort([...versions])
+            .find((v) => !v.includes('-')) ?? semver().rsort([...versions])[0])
+        : semver().maxSatisfying(versions, version);
+    if (!best)
+      throw new CliError(
+        `${spec}: no such package on ${client.base} that you may use`,
+        ExitCode.NOT_FOUND,
+        "run 'capsule catalog --server URL' to see what is there",
+      );
+    version = best;
+  }
+  return version;
 }
 
 export async function pull(argv: string[]): Promise<number> {
@@ -154,27 +184,7 @@ export async function pull(argv: string[]): Promise<number> {
   const ctx = openLocal();
   const bar = new ProgressBar(`pulling ${spec}`);
   try {
-    let version = ref.range;
-    if (version === undefined || !SEMVER_RE.test(version)) {
-      const cat = await client.json<{ apps: { name: string; versions: { version: string }[] }[] }>(
-        'GET',
-        '/catalog',
-      );
-      const versions = cat.apps.find((a) => a.name === ref.name)?.versions.map((v) => v.version) ?? [];
-      const best =
-        version === undefined
-          ? (semver()
-              .rsort([...versions])
-              .find((v) => !v.includes('-')) ?? semver().rsort([...versions])[0])
-          : semver().maxSatisfying(versions, version);
-      if (!best)
-        throw new CliError(
-          `${spec}: no such package on ${client.base} that you may use`,
-          ExitCode.NOT_FOUND,
-          "run 'capsule catalog --server URL' to see what is there",
-        );
-      version = best;
-    }
+    const version = await resolveRemoteVersion(client, ref, spec);
     const r = await pullPackage(client, ctx.objects, ref.name, version, (d, t) => bar.update(d, t));
     bar.done();
     const { digest, signatures } = r.record;

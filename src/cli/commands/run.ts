@@ -15,6 +15,11 @@ TARGET
   NAME[@VERSION]            a package from the local store (highest version by
                             default; VERSION may be a range like ^1.2)
   FILE.capsule              a bundle file, run in place without importing it
+  http(s)://HOST:PORT/NAME[@VERSION]
+                            a package streamed from a server: it starts at once,
+                            its files are fetched as they are read and kept in
+                            the local store (then 'capsule run NAME@VERSION'
+                            works offline)
 
 Options
   --dir HOST::GUEST         grant the host directory HOST to the app at GUEST
@@ -143,7 +148,24 @@ export async function run(argv: string[]): Promise<number> {
     target.endsWith('.capsule') ||
     (st?.isFile() === true && !target.endsWith('.wasm') && looksLikeBundle(target));
   let result;
-  if (isBundle || (st === null && NAME_RE.test(target.split('@')[0]!) && !target.endsWith('.wasm'))) {
+  if (/^https?:\/\//.test(target)) {
+    // A streamed run; loaded only for URLs.
+    const { prepareRemoteRun } = await import('./run-remote.js');
+    const prepared = await prepareRemoteRun({
+      target,
+      args: rest,
+      env,
+      mounts,
+      allowUnsigned: values['allow-unsigned'] ?? false,
+      ephemeral: values.ephemeral ?? false,
+    });
+    try {
+      result = await runSession({ ...prepared.session, ...limits });
+    } finally {
+      prepared.streamer.stop();
+      prepared.release();
+    }
+  } else if (isBundle || (st === null && NAME_RE.test(target.split('@')[0]!) && !target.endsWith('.wasm'))) {
     if (isBundle && st === null) throw new CliError(`${target}: no such file`, ExitCode.NOT_FOUND);
     // Loaded only for packages: a bare .wasm never pays for the package code.
     const { preparePackageRun } = await import('./run-package.js');

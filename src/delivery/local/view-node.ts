@@ -22,6 +22,8 @@ interface ViewContext {
   warn: (message: string) => void;
   /** False when the main thread already compiled the entry (entry.ts). */
   needEntry?: boolean;
+  /** Asks the main thread to fetch an object into the store (streamed runs); false if it cannot. */
+  fetchObject?: (digest: string) => boolean;
 }
 
 /** A failure that is capsule's (a corrupt package), not the app's: exit 125. */
@@ -69,6 +71,9 @@ export async function buildView(data: unknown, ctx: ViewContext) {
   const cache = new ChunkCache((digest, size) => {
     if (recording) profile.push(digest);
     try {
+      // Streamed: a chunk not here yet is fetched (verified) into the store by the main thread.
+      if (spec.streamed && !store.has(digest) && ctx.fetchObject && !ctx.fetchObject(digest))
+        throw new Error('it could not be fetched from the server');
       return readChunk(store, { digest, size }, nodeDecoders, nodeHasher);
     } catch (e) {
       // Never hand unverified bytes to the guest: it gets EIO, the user a warning.

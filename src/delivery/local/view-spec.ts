@@ -30,6 +30,8 @@ export interface PackageViewSpec {
   entry: string;
   /** Bytes of decoded chunks to keep in memory. */
   cacheBytes?: number;
+  /** Chunks missing from the store are fetched on demand through the bridge (capsule run URL). */
+  streamed?: boolean;
   /** Record the chunks read before the first output, in order (a launch profile). */
   recordProfile?: boolean;
 }

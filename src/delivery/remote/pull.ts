@@ -48,7 +48,7 @@ const RETRIES = 4;
  * a restart), with exponential backoff: 0.25, 0.5, 1, 2 s. Refusals (401,
  * 403, 404) are final at once.
  */
-async function withRetry<T>(fetchOnce: () => Promise<T>): Promise<T> {
+export async function withRetry<T>(fetchOnce: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fetchOnce();
@@ -79,6 +79,8 @@ export async function pullPackage(
   name: string,
   version: string,
   onProgress: (done: number, total: number) => void = () => {},
+  /** Metadata only (manifests, indexes, profiles): a streamed run fetches chunks as they are read. */
+  metadataOnly = false,
 ): Promise<PullResult> {
   const record = await fetchRecord(client, name, version);
   let fetched = 0;
@@ -136,6 +138,7 @@ export async function pullPackage(
     for (const dep of manifest.dependencies) queue.push({ digest: dep.digest });
   }
 
+  if (metadataOnly) return { record, manifest: root!, fetched, skipped, fetchedBytes };
   const wanted = [...chunkSizes].filter(([d]) => {
     if (!store.has(d)) return true;
     skipped++;

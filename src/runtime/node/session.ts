@@ -21,6 +21,13 @@ export interface SessionOptions {
    * (a damaged chunk) also hands the job to the view, which reports it.
    */
   entryBytes?: () => Iterable<Uint8Array> | null;
+  /**
+   * A streamed run: the entry module's bytes, fetched and verified on this
+   * thread (null: let the view read it), compiled here while the worker boots.
+   */
+  entryModule?: () => Promise<Uint8Array | null>;
+  /** A streamed run: fetch an object into the local store (the worker asked for it); false if it cannot be had. */
+  fetchObject?: (digest: string) => Promise<boolean>;
   args: string[];
   env: [string, string][];
   mounts: MountSpec[];
@@ -75,7 +82,8 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const bridgeBuffer = createBridgeBuffer();
   const stdin = new StdinSource();
   const spec: WorkerSpec = {
-    hostCompiles: opts.wasmPath !== undefined || opts.entryBytes !== undefined,
+    hostCompiles:
+      opts.wasmPath !== undefined || opts.entryBytes !== undefined || opts.entryModule !== undefined,
     label: opts.label ?? opts.wasmPath ?? 'the app',
     wasmPath: opts.wasmPath,
     view: opts.view,
@@ -88,7 +96,11 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     bridge: bridgeBuffer,
   };
 
-  const bridge = new BridgeHost(bridgeBuffer, async (op, arg, capacity): Promise<BridgeReply> => {
+  const bridge = new BridgeHost(bridgeBuffer, async (op, arg, capacity, data): Promise<BridgeReply> => {
+    if (op === BridgeOp.FETCH_OBJECT && opts.fetchObject) {
+      const digest = Buffer.from(data.subarray(0, Math.min(arg, capacity))).toString('latin1');
+      return { status: (await opts.fetchObject(digest)) ? 0 : BridgeStatus.ERROR };
+    }
     if (op === BridgeOp.STDIN_READ) {
       const data = await stdin.read(Math.min(arg, capacity));
       return data ? { data } : { status: BridgeStatus.EOF };
@@ -114,7 +126,17 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const post = (read: () => Promise<Uint8Array>) =>
     void compileBytes(read, spec.memoryPages).then((m) => worker.postMessage({ t: 'module', ...m }));
   if (opts.wasmPath !== undefined) post(() => readFile(opts.wasmPath!));
-  else if (opts.entryBytes) {
+  else if (opts.entryModule) {
+    const fetchEntry = opts.entryModule;
+    void compileBytes(async () => {
+      const bytes = await fetchEntry();
+      if (!bytes) throw new Error('unavailable');
+      return bytes;
+    }, spec.memoryPages).then((m) =>
+      // Unavailable or not compilable: the worker reads it through the view, which reports either.
+      worker.postMessage('module' in m ? { t: 'module', module: m.module } : { t: 'module', none: true }),
+    );
+  } else if (opts.entryBytes) {
     // Read after the worker was created, so the read overlaps its boot.
     let pieces: Iterable<Uint8Array> | null = null;
     try {

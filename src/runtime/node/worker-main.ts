@@ -88,7 +88,7 @@ function watchFirstOutput(streams: StdioStream[], first: () => void): void {
   }
 }
 
-async function loadView(): Promise<BuiltView> {
+async function loadView(bridge: BridgeClient): Promise<BuiltView> {
   const mounts: Preopen[] = spec.mounts.map((m) => ({
     guestPath: m.guest,
     fs: new HostFileSystem(m.host, { readOnly: m.readOnly }),
@@ -97,21 +97,31 @@ async function loadView(): Promise<BuiltView> {
   const mod = (await import(spec.view.module)) as {
     buildView: (
       data: unknown,
-      ctx: { warn: (message: string) => void; needEntry: boolean },
+      ctx: {
+        warn: (message: string) => void;
+        needEntry: boolean;
+        fetchObject: (digest: string) => boolean;
+      },
     ) => BuiltView | Promise<BuiltView>;
   };
   const view = await mod.buildView(spec.view.data, {
     warn: (message) => post({ t: 'warn', message }),
     needEntry: !spec.hostCompiles,
+    // Streamed runs: the main thread fetches a missing object into the local store.
+    fetchObject: (digest) => {
+      const req = new TextEncoder().encode(digest);
+      return bridge.call(BridgeOp.FETCH_OBJECT, req.length, undefined, req) === 0;
+    },
   });
   return { ...view, preopens: [...view.preopens, ...mounts] };
 }
 
 async function main(): Promise<void> {
   await specArrived;
+  const bridge = new BridgeClient(spec.bridge, () => post({ t: 'wake' }));
   let view: BuiltView;
   try {
-    view = await loadView();
+    view = await loadView(bridge);
   } catch (e) {
     // A view builder marks capsule's own failures (a corrupt package: 125) with exitCode.
     const err = e as { exitCode?: number; message?: string };
@@ -148,7 +158,6 @@ async function main(): Promise<void> {
     }
   }
 
-  const bridge = new BridgeClient(spec.bridge, () => post({ t: 'wake' }));
   const stdout = fdWriter(1, spec.tty[1]);
   const stderr = fdWriter(2, spec.tty[2]);
   if (view.onFirstOutput) watchFirstOutput([stdout, stderr], view.onFirstOutput);

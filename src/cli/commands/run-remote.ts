@@ -1,0 +1,117 @@
+/**
+ * `capsule run http(s)://HOST:PORT/NAME[@VERSION]`: a streamed run. The
+ * metadata (manifest, layer indexes, launch profile) is fetched and verified
+ * first, the package is named in the local store, and the guest starts at
+ * once; chunks come on demand through the bridge (session.ts fetchObject),
+ * the launch profile's ahead of time. Everything fetched lands in the local
+ * store, so the next run (`capsule run NAME@VERSION`) works offline.
+ */
+import { parseProfile } from '../../package/node.js';
+import { pullPackage } from '../../delivery/remote/pull.js';
+import { ObjectStreamer } from '../../delivery/remote/stream.js';
+import { parsePackageRef } from '../../delivery/local/resolve.js';
+import { SignatureStore, TrustStore, checkSignatures } from '../../delivery/local/trust.js';
+import type { PackageViewSpec } from '../../delivery/local/view-spec.js';
+import { withLock } from '../../store/fs/lock.js';
+import { CliError } from '../errors.js';
+import { asCliError, openLocal } from '../context.js';
+import { asRemoteCliError, clientFor } from './remote-common.js';
+import { resolveRemoteVersion, splitTarget } from './remote.js';
+import { preparePackageRun, type PackageRunRequest, type PreparedRun } from './run-package.js';
+
+export const isRemoteTarget = (target: string) => /^https?:\/\//.test(target);
+
+function concat(pieces: Iterable<Uint8Array>): Uint8Array {
+  const list = [...pieces];
+  const out = new Uint8Array(list.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of list) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export async function prepareRemoteRun(
+  req: Omit<PackageRunRequest, 'bundle'>,
+): Promise<PreparedRun & { streamer: ObjectStreamer }> {
+  const { server, spec } = splitTarget(req.target, undefined);
+  const ref = parsePackageRef(spec);
+  if (!ref) throw new CliError(`not a package name: ${spec}`, 125, 'names look like sqlite or sqlite@3.45.0');
+  const client = clientFor(server);
+  const ctx = openLocal();
+  let name: string;
+  try {
+    const version = await resolveRemoteVersion(client, ref, spec);
+    name = `${ref.name}@${version}`;
+    const r = await pullPackage(client, ctx.objects, ref.name, version, undefined, true);
+    const { digest, signatures } = r.record;
+    const check = checkSignatures(digest, signatures, new TrustStore(ctx.home).list());
+    if (check.bad.length > 0)
+      throw new CliError(`${name} carries a signature that does not verify: refused`, 125);
+    if (check.trusted.length === 0 && !req.allowUnsigned)
+      throw new CliError(
+        `${name} is not signed by a key you trust: refused`,
+        125,
+        "trust the publisher's key with 'capsule trust add KEY.pub', or pass --allow-unsigned",
+      );
+    withLock(ctx.home.store.locks, () => {
+      const existing = ctx.refs.getRef(ref.name, version);
+      if (existing !== null && existing !== digest)
+        throw new CliError(
+          `${name} already exists locally with other content (${existing})`,
+          125,
+          "remove it with 'capsule rm' first, or run it by name",
+        );
+      ctx.refs.setRef(ref.name, version, digest);
+    });
+    const sigs = new SignatureStore(ctx.home);
+    for (const s of signatures) sigs.add(digest, s);
+  } catch (e) {
+    throw asCliError(asRemoteCliError(e));
+  }
+
+  const prepared = preparePackageRun({ ...req, target: name, bundle: false });
+  const streamer = new ObjectStreamer(client, ctx.objects);
+  const view = prepared.session.view!.data as PackageViewSpec;
+  view.streamed = true;
+  const m = prepared.package.manifest;
+  // The launch profile, when there is one: its chunks, in the order the app first read them.
+  if (m.profile !== null) {
+    try {
+      streamer.prefetch(parseProfile(ctx.objects.read(m.profile)).chunks);
+    } catch {
+      // A profile is an optimisation only: without it chunks come on demand.
+    }
+  }
+  const entryPath = m.entry.replace(/^\/+/, '');
+  const entry = view.layers.flatMap((l) => l.entries).find((e) => e.path === entryPath);
+  const readLocal = prepared.session.entryBytes;
+  const warn = new Set<string>();
+  return {
+    ...prepared,
+    streamer,
+    session: {
+      ...prepared.session,
+      entryBytes: undefined,
+      // Fetched (verified) here and compiled while the worker boots.
+      entryModule: async () => {
+        await Promise.all((entry?.chunks ?? []).map((c) => streamer.fetch(c.digest)));
+        const pieces = readLocal?.() ?? null;
+        return pieces ? concat(pieces) : null;
+      },
+      fetchObject: async (digest) => {
+        try {
+          await streamer.fetch(digest);
+          return true;
+        } catch (e) {
+          if (!warn.has(digest)) {
+            warn.add(digest);
+            process.stderr.write(`capsule: cannot fetch ${digest}: ${(e as Error).message}\n`);
+          }
+          return false;
+        }
+      },
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Streamed runs (`capsule run URL/NAME@VERSION`) against a real `capsule
+ * serve`: chunks fetched on demand into an empty CAPSULE_HOME, then the same
+ * package run offline from what was kept.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from './helpers.js';
+import { clientHome, sqliteTree, startServe } from './server-helpers.js';
+
+const ADMIN = 'admin-token-for-tests-0123456789';
+
+test('capsule run URL streams a package, then runs offline; refusals exit 125', async () => {
+  const t = tempDir();
+  const server = await startServe(join(t.path, 'data'), ['--allow-unsigned'], { CAPSULE_ADMIN_TOKEN: ADMIN });
+  let stopped = false;
+  try {
+    const { url } = server;
+    const admin = clientHome(join(t.path, 'admin'), ADMIN);
+    const add = async (name: string, role: string) => {
+      const r = await admin.run(['admin', 'user', 'add', name, '--role', role, '--server', url, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { token: string }).token;
+    };
+    const pub = clientHome(join(t.path, 'pub'), await add('pub', 'publisher'));
+    const bobToken = await add('bob', 'user');
+    // A file the guest reads only on demand: /share/data.sql, read via `.read`.
+    const tree = sqliteTree(join(t.path, 'tree'));
+    mkdirSync(join(tree, 'share'));
+    writeFileSync(join(tree, 'share/data.sql'), 'create table t(x);\ninsert into t values (40), (2);\n');
+    const packed = await pub.run([
+      'pack',
+      tree,
+      '--name',
+      'sqlite',
+      '--version',
+      '1.0.0',
+      '--entry',
+      '/bin/sqlite3.wasm',
+    ]);
+    assert.equal(packed.code, 0, packed.stderr);
+    assert.equal((await pub.run(['push', 'sqlite@1.0.0', '--server', url])).code, 0);
+
+    // Not entitled yet, and no token at all: refused, clearly, with 125.
+    const bob = clientHome(join(t.path, 'bob'), bobToken);
+    const refused = await bob.run(['run', '--allow-unsigned', `${url}/sqlite@1.0.0`, '--', ':memory:']);
+    assert.equal(refused.code, 125, refused.stderr);
+    assert.match(refused.stderr, /not entitled/);
+    assert.doesNotMatch(refused.stderr, /\n\s+at /);
+    const anon = await clientHome(join(t.path, 'anon')).run([
+      'run',
+      '--allow-unsigned',
+      `${url}/sqlite@1.0.0`,
+      '--',
+      ':memory:',
+    ]);
+    assert.equal(anon.code, 125, anon.stderr);
+    assert.match(anon.stderr, /capsule login|CAPSULE_TOKEN/);
+
+    assert.equal((await admin.run(['admin', 'grant', 'sqlite', '--user', 'bob', '--server', url])).code, 0);
+    const first = await bob.run([
+      'run',
+      '--allow-unsigned',
+      `${url}/sqlite@1.0.0`,
+      '--',
+      ':memory:',
+      'select 6*7;',
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout.trim(), '42');
+    // The data file comes on demand (no version: the catalog's latest).
+    const demand = await bob.run(['run', '--allow-unsigned', `${url}/sqlite`, '--', ':memory:'], {
+      input: '.read /share/data.sql\nselect sum(x) from t;\n',
+    });
+    assert.equal(demand.code, 0, demand.stderr);
+    assert.equal(demand.stdout.trim(), '42');
+
+    await server.stop();
+    stopped = true;
+    const offline = await bob.run(['run', 'sqlite@1.0.0', '--', ':memory:', 'select 6*7;']);
+    assert.equal(offline.code, 0, offline.stderr);
+    assert.equal(offline.stdout.trim(), '42');
+  } finally {
+    if (!stopped) await server.stop();
+    t.cleanup();
+  }
+});
