@@ -5,10 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
-import { clientHome, sqliteTree, startServe } from './server-helpers.js';
+import { api, clientHome, sqliteTree, startServe } from './server-helpers.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 
@@ -76,6 +76,24 @@ test('capsule run URL streams a package, then runs offline; refusals exit 125', 
     });
     assert.equal(demand.code, 0, demand.stderr);
     assert.equal(demand.stdout.trim(), '42');
+
+    // A chunk the server holds corrupt never reaches the guest: EIO and a warning, not a crash.
+    const m = await api(url, 'GET', '/packages/sqlite/1.0.0/manifest', ADMIN);
+    const layer = (m.json.layers as { digest: string }[])[0]!.digest;
+    const index = await api(url, 'GET', `/objects/${layer}`, ADMIN);
+    const data = (index.json.entries as { path: string; chunks: { digest: string }[] }[]).find(
+      (e) => e.path === 'share/data.sql',
+    )!;
+    const hex = data.chunks[0]!.digest.replace(/^sha256:/, '');
+    const onServer = join(t.path, 'data/objects/sha256', hex.slice(0, 2), hex);
+    chmodSync(onServer, 0o644);
+    writeFileSync(onServer, 'corrupt');
+    const fresh = clientHome(join(t.path, 'bob2'), bobToken);
+    const bad = await fresh.run(['run', '--allow-unsigned', `${url}/sqlite@1.0.0`, '--', ':memory:'], {
+      input: '.read /share/data.sql\nselect 6*7;\n',
+    });
+    assert.match(bad.stderr, /refused chunk/);
+    assert.match(bad.stdout, /^42$/m);
 
     await server.stop();
     stopped = true;
