@@ -6,6 +6,7 @@
  * the launch profile's ahead of time. Everything fetched lands in the local
  * store, so the next run (`capsule run NAME@VERSION`) works offline.
  */
+import { concatBytes } from '../../runtime/bytes.js';
 import { parseProfile } from '../../package/node.js';
 import { pullPackage } from '../../delivery/remote/pull.js';
 import { ObjectStreamer } from '../../delivery/remote/stream.js';
@@ -20,17 +21,6 @@ import { resolveRemoteVersion, splitTarget } from './remote.js';
 import { preparePackageRun, type PackageRunRequest, type PreparedRun } from './run-package.js';
 
 export const isRemoteTarget = (target: string) => /^https?:\/\//.test(target);
-
-function concat(pieces: Iterable<Uint8Array>): Uint8Array {
-  const list = [...pieces];
-  const out = new Uint8Array(list.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of list) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 export async function prepareRemoteRun(
   req: Omit<PackageRunRequest, 'bundle'>,
@@ -98,7 +88,7 @@ export async function prepareRemoteRun(
       entryModule: async () => {
         await Promise.all((entry?.chunks ?? []).map((c) => streamer.fetch(c.digest)));
         const pieces = readLocal?.() ?? null;
-        return pieces ? concat(pieces) : null;
+        return pieces ? concatBytes(pieces) : null;
       },
       fetchObject: async (digest) => {
         try {

@@ -3,6 +3,7 @@
  * argument parsing with a usage on error, the mapping of StateError and
  * StoreError to CliError, and plain-text tables.
  */
+import { formatBytes } from '../progress.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { CliError, ExitCode } from '../errors.js';
@@ -108,14 +109,5 @@ export function shortValue(v: string, max = 48): string {
   return more ? `${cut} …` : cut;
 }
 
-export function humanBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
+/** Sizes as the other commands print them. */
+export const humanBytes = formatBytes;

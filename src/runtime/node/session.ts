@@ -1,3 +1,4 @@
+import { concatBytes } from '../bytes.js';
 import { Worker } from 'node:worker_threads';
 import { isatty } from 'node:tty';
 import { BridgeHost, BridgeOp, BridgeStatus, createBridgeBuffer, type BridgeReply } from '../bridge.js';
@@ -48,17 +49,6 @@ type SessionEnd =
   | { kind: 'fail'; code: number; message: string }
   | { kind: 'timeout'; seconds: number }
   | { kind: 'signal'; signal: NodeJS.Signals };
-
-function concat(pieces: Iterable<Uint8Array>): Uint8Array {
-  const list = [...pieces];
-  const out = new Uint8Array(list.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of list) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 async function compileBytes(
   read: () => Promise<Uint8Array>,
@@ -149,7 +139,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
       // Measured here: compiling the whole module beats streaming compilation
       // of locally read chunks (the reads and V8's decoder compete for 2 cores).
       const all = pieces;
-      void compileBytes(async () => concat(all), spec.memoryPages).then((m) =>
+      void compileBytes(async () => concatBytes(all), spec.memoryPages).then((m) =>
         // A piece that cannot be read (a damaged chunk) or does not compile: the
         // worker reads it through the view, which reports either clearly.
         worker.postMessage('module' in m ? { t: 'module', module: m.module } : { t: 'module', none: true }),
