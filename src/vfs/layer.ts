@@ -8,6 +8,7 @@
  * above as the OCI markers (`.wh.<name>`, `.wh..wh..opq`), so the union's one
  * set of rules applies to package layers and user state alike.
  */
+import { GuardedHandle } from './handle-guard.js';
 import type { DirEntry, FileHandle, FileKind, FileSystem, OpenFlags, Stat, TimeSpec } from './types.js';
 import { Errno, fsError } from './errno.js';
 import { baseName, compareNames, joinPath, parentOf } from './path.js';
@@ -233,13 +234,13 @@ export class LayerFileSystem implements FileSystem {
   }
 }
 
-class LayerFileHandle implements FileHandle {
+class LayerFileHandle extends GuardedHandle implements FileHandle {
   readonly kind: FileKind;
-  private open = true;
   constructor(
     private readonly fs: LayerFileSystem,
     private readonly n: Node,
   ) {
+    super();
     this.kind = n.kind;
   }
   read(buf: Uint8Array, position: number): number {
@@ -266,22 +267,7 @@ class LayerFileHandle implements FileHandle {
     this.check();
     throw fsError(Errno.ROFS);
   }
-  sync(): void {
-    this.check();
-  }
-  datasync(): void {
-    this.check();
-  }
-  close(): void {
-    this.check();
-    this.open = false;
-  }
-  private check(): void {
-    if (!this.open) throw fsError(Errno.BADF, 'handle is closed');
-  }
   private file(position: number): void {
-    this.check();
-    if (this.n.kind !== 'file') throw fsError(Errno.ISDIR);
-    if (!(position >= 0) || !Number.isSafeInteger(position)) throw fsError(Errno.INVAL, 'bad position');
+    this.checkFileAt(position);
   }
 }

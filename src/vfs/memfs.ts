@@ -5,6 +5,7 @@
  * the contract leaves room (errno choices are checked against a real host by
  * the shared contract suite).
  */
+import { GuardedHandle } from './handle-guard.js';
 import type { DirEntry, FileHandle, FileKind, FileSystem, OpenFlags, Stat, TimeSpec } from './types.js';
 import { Errno, fsError } from './errno.js';
 import { baseName, compareNames, isWithin, nowNs, parentOf } from './path.js';
@@ -321,9 +322,8 @@ function resize(node: FileInode, size: number): void {
   node.size = size;
 }
 
-class MemoryFileHandle implements FileHandle {
+class MemoryFileHandle extends GuardedHandle implements FileHandle {
   readonly kind: FileKind;
-  private open = true;
 
   constructor(
     private readonly fs: MemoryFileSystem,
@@ -331,6 +331,7 @@ class MemoryFileHandle implements FileHandle {
     private readonly readable: boolean,
     private readonly writable: boolean,
   ) {
+    super();
     this.kind = node.kind;
   }
 
@@ -381,27 +382,8 @@ class MemoryFileHandle implements FileHandle {
     this.fs.applyTimes(this.node, atime, mtime);
   }
 
-  sync(): void {
-    this.check();
-  }
-
-  datasync(): void {
-    this.check();
-  }
-
-  close(): void {
-    this.check();
-    this.open = false;
-  }
-
-  private check(): void {
-    if (!this.open) throw fsError(Errno.BADF, 'handle is closed');
-  }
-
   private file(position: number): FileInode {
-    this.check();
-    if (this.node.kind !== 'file') throw fsError(Errno.ISDIR);
-    if (!(position >= 0) || !Number.isSafeInteger(position)) throw fsError(Errno.INVAL, 'bad position');
-    return this.node;
+    this.checkFileAt(position);
+    return this.node as FileInode;
   }
 }

@@ -4,12 +4,11 @@ import { buildManifest } from '../../package/index.js';
 import { writeManifest } from '../../package/pack.js';
 import { withLock } from '../../store/fs/lock.js';
 import { layerFromState } from '../../delivery/local/capture.js';
-import { runSession } from '../../runtime/node/session.js';
 import { parseWithTarget } from '../argv.js';
 import { CliError } from '../errors.js';
 import { asCliError, openLocal } from '../context.js';
 import { ProgressBar, formatBytes } from '../progress.js';
-import { preparePackageRun } from './run-package.js';
+import { preparePackageRun, runPrepared } from './run-package.js';
 
 const usage = `Usage: capsule capture --base NAME[@VERSION] --name NAME --version VERSION [--] ARGS...
 
@@ -83,13 +82,7 @@ export async function capture(argv: string[]): Promise<number> {
       ephemeral: false,
       upperDir: upper,
     });
-    let result;
-    try {
-      const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout);
-      result = await runSession({ ...prepared.session, timeoutSeconds });
-    } finally {
-      prepared.release();
-    }
+    const result = await runPrepared(prepared, values.timeout);
     if (result.kind !== 'exit' || result.code !== 0) {
       const why = result.kind === 'exit' ? `exited with ${result.code}` : result.kind;
       throw new CliError(`the setup run of ${values.base} ${why}; nothing was captured`, 125);

@@ -5,12 +5,11 @@ import { writeManifest } from '../../package/pack.js';
 import { sign } from '../../package/sign.js';
 import { withLock } from '../../store/fs/lock.js';
 import { SignatureStore } from '../../delivery/local/trust.js';
-import { runSession } from '../../runtime/node/session.js';
 import { parseWithTarget } from '../argv.js';
 import { CliError } from '../errors.js';
 import { asCliError, openLocal } from '../context.js';
 import { privateKeyPath } from './pack.js';
-import { preparePackageRun } from './run-package.js';
+import { preparePackageRun, runPrepared } from './run-package.js';
 
 const usage = `Usage: capsule profile record NAME[@VERSION] [--sign KEY] [--] [ARGS...]
 
@@ -61,13 +60,7 @@ export async function profile(argv: string[]): Promise<number> {
     (view.data as { recordProfile?: boolean }).recordProfile = true;
     // The entry's chunks belong in the profile: let the worker read them through the view.
     prepared.session.entryBytes = undefined;
-    let result;
-    try {
-      const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout);
-      result = await runSession({ ...prepared.session, timeoutSeconds });
-    } finally {
-      prepared.release();
-    }
+    const result = await runPrepared(prepared, values.timeout);
     const recorded = (result.viewResult as { profile?: string[] } | undefined)?.profile;
     if (!recorded) throw new CliError('the recording run reported no profile', 125);
     const pkg = prepared.package;

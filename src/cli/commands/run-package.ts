@@ -13,7 +13,12 @@ import { StateStore, defaultUser } from '../../delivery/local/state.js';
 import { TrustStore, checkSignatures } from '../../delivery/local/trust.js';
 import type { PackageViewSpec } from '../../delivery/local/view-spec.js';
 import { readEntryFromLayers } from '../../delivery/local/entry.js';
-import type { MountSpec, SessionOptions } from '../../runtime/node/session.js';
+import {
+  runSession,
+  type MountSpec,
+  type SessionOptions,
+  type SessionResult,
+} from '../../runtime/node/session.js';
 import { CliError } from '../errors.js';
 import { asCliError, openLocal, resolveLocal, type LocalContext } from '../context.js';
 
@@ -171,5 +176,29 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
   } catch (e) {
     release();
     throw asCliError(e);
+  }
+}
+
+/**
+ * Runs a prepared package once and releases its lease and state layer, for
+ * commands that run a package as one step of their work (capture, profile).
+ * `timeout` is the command's --timeout value, checked here.
+ */
+export async function runPrepared(
+  prepared: PreparedRun,
+  timeout: string | undefined,
+): Promise<SessionResult> {
+  let timeoutSeconds: number | undefined;
+  if (timeout !== undefined) {
+    timeoutSeconds = Number(timeout);
+    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+      prepared.release();
+      throw new CliError(`--timeout ${timeout}: expected a positive number of seconds`, 125);
+    }
+  }
+  try {
+    return await runSession({ ...prepared.session, timeoutSeconds });
+  } finally {
+    prepared.release();
   }
 }
