@@ -13,6 +13,7 @@ import { adminRoutes } from './routes/admin.js';
 import { objectRoutes } from './routes/objects.js';
 import { packageRoutes } from './routes/packages.js';
 import { sessionRoutes } from './routes/session.js';
+import { cloudRoutes } from './cloud/index.js';
 
 export const SERVER_API_VERSION = '1.0.0';
 
@@ -38,6 +39,7 @@ export function createApp(state: ServerState, onError: (e: unknown) => void): Ha
     ...objectRoutes,
     ...packageRoutes,
     ...adminRoutes,
+    ...cloudRoutes,
   ];
   const doc = openApiDocument(routes, SERVER_API_VERSION);
   const compiled: CompiledRoute[] = routes.map(compile);
