@@ -76,12 +76,11 @@ export class LineDiscipline {
       } else if (b === 0x15) {
         this.erase(this.chars.length, echo);
       } else if (b === 0x17) {
-        let n = 0;
         const isSpace = (c: Char) => c.bytes.length === 1 && (c.bytes[0] === 0x20 || c.bytes[0] === 0x09);
-        let i = this.chars.length - 1;
-        while (i >= 0 && isSpace(this.chars[i]!)) (i--, n++);
-        while (i >= 0 && !isSpace(this.chars[i]!)) (i--, n++);
-        this.erase(n, echo);
+        let i = this.chars.length;
+        while (i > 0 && isSpace(this.chars[i - 1]!)) i--;
+        while (i > 0 && !isSpace(this.chars[i - 1]!)) i--;
+        this.erase(this.chars.length - i, echo);
       } else if (this.size >= MAX_LINE) {
         echo.push(0x07);
       } else {
