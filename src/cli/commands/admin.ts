@@ -2,6 +2,7 @@
 import { parseCommand } from '../argv.js';
 import { CliError } from '../errors.js';
 import { asRemoteCliError, clientFor, serverOf } from './remote-common.js';
+import { sessionCommand } from './sessions.js';
 
 export const adminUsage = `Usage: capsule admin COMMAND [options] --server URL
 
@@ -16,6 +17,8 @@ Commands
   revoke APP (--user U | --group G)    withdraw it
   grants                          list entitlements
   audit [--limit N]               the audit log: every admin action
+  sessions                        every cloud session on the server
+  end-session ID                  end a cloud session (audited)
 
 Options
   --server URL    the server (or $CAPSULE_SERVER)
@@ -103,6 +106,15 @@ export async function admin(argv: string[]): Promise<number> {
         r.entries
           .map((e) => `${e.at}  ${e.actor.padEnd(12)}${e.action.padEnd(18)}${JSON.stringify(e.detail)}`)
           .join('\n'),
+      );
+    } else if (cmd === 'sessions' || cmd === 'end-session') {
+      if (cmd === 'end-session' ? !sub || arg : sub)
+        throw usage(`expected: ${cmd}${cmd === 'end-session' ? ' ID' : ''}`);
+      await sessionCommand(
+        client,
+        '/admin/sessions',
+        cmd === 'end-session' ? sub : undefined,
+        values.json ?? false,
       );
     } else {
       throw usage(`unknown admin command: ${positionals.join(' ')}`);

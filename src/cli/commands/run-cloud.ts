@@ -150,7 +150,7 @@ async function reattach(
   throw new CliError(
     `lost the connection to cloud session ${id}: ${(err as Error).message}`,
     ExitCode.USAGE,
-    `attach again later with 'capsule run --cloud ${server} --session ${id}'`,
+    `attach again later with 'capsule run --cloud --session ${id} ${server}'`,
   );
 }
 

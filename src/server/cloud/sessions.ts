@@ -3,7 +3,8 @@
  * user, per host), lookup by id for their owner, listing, and the end of
  * them all when the server stops. A session that ended while no client was
  * attached is kept (as "ended", with its buffered output and exit code) for
- * the idle timeout, so its user can still attach and read how it ended.
+ * ten minutes (the latest eight per user), so its user can still attach and
+ * read how it ended.
  */
 import { randomBytes } from 'node:crypto';
 import { HttpError } from '../http-error.js';
@@ -11,6 +12,10 @@ import type { CloudLimits } from './limits.js';
 import { CloudSession, type CloudSessionInit, type SessionInfo } from './session.js';
 
 export const SESSION_ID_RE = /^s_[A-Za-z0-9_-]{22}$/;
+
+/** How long an ended session that nobody saw end is kept, and how many of them per user. */
+const RETAIN_MS = 10 * 60_000;
+const RETAIN_PER_USER = 8;
 
 export class SessionTable {
   private readonly sessions = new Map<string, CloudSession>();
@@ -59,8 +64,11 @@ export class SessionTable {
       this.sessions.delete(s.id);
       return;
     }
-    const t = setTimeout(() => this.sessions.delete(s.id), this.limits.idleSeconds * 1000);
+    const t = setTimeout(() => this.sessions.delete(s.id), RETAIN_MS);
     t.unref();
+    // Bounded: a user who starts and abandons many sessions keeps only the latest few records.
+    const kept = [...this.sessions.values()].filter((x) => x.userId === s.userId && !x.running);
+    for (const old of kept.slice(0, Math.max(0, kept.length - RETAIN_PER_USER))) this.sessions.delete(old.id);
   }
 
   get(id: string): CloudSession | undefined {

@@ -211,7 +211,11 @@ export class TerminalServer {
         if (ws.readyState !== WebSocket.OPEN) return done?.();
         ws.send(data, { binary: typeof data !== 'string' }, done);
       },
-      close: (code, reason) => ws.close(code, reason.slice(0, 120)),
+      close: (code, reason) => {
+        // Reading again, so the client's answering close frame completes the handshake.
+        ws.resume();
+        ws.close(code, reason.slice(0, 120));
+      },
       pause: () => ws.pause(),
       resume: () => ws.resume(),
     };
@@ -220,10 +224,9 @@ export class TerminalServer {
     const violation = (reason: string) => {
       if (broken) return;
       broken = true;
-      ws.pause();
       if (session.isClient(client)) session.stop('protocol', reason);
       // A client that is no longer the session's (taken over) only loses its own socket.
-      if (ws.readyState === WebSocket.OPEN) ws.close(CloseCode.POLICY, reason.slice(0, 120));
+      if (ws.readyState === WebSocket.OPEN) client.close(CloseCode.POLICY, reason);
     };
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (broken) return;
