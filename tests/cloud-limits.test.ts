@@ -75,6 +75,13 @@ test('caps, CPU time, memory and the idle timeout, as `capsule serve` sets them'
     assert.equal(late.out, 'before\n');
     assert.equal(late.conn.hello?.ended, true);
     assert.equal(late.conn.exit?.reason, 'idle');
+
+    // A server that stops ends its sessions and tells their clients why.
+    const term = await Term.open(s.url, s.tokens.ann, { app: 'cat' });
+    assert.equal(await s.server.stop(), 0);
+    await term.conn.closed;
+    assert.equal(term.conn.exit?.reason, 'shutdown');
+    assert.equal(term.conn.exit?.code, 143);
   } finally {
     await s.stop();
     t.cleanup();

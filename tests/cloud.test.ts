@@ -216,6 +216,21 @@ test('nobody attaches to, lists, ends or reads another user’s session; admins 
   assert.equal(unknown.code, 127);
 });
 
+test('a terminal session: isatty is true, the server echoes and edits input, Ctrl-C ends it with 130', async () => {
+  const term = await Term.open(s.url, s.tokens.ann, { app: 'cat', tty: true, cols: 120, rows: 40 });
+  assert.equal(term.conn.hello?.tty, true);
+  await term.waitFor(/^> $/); // cat prompts only when stdin is a terminal
+  term.send('hellx\x7fo\r');
+  // The echo (with the erase), then cat's copy of the edited line, with CRLF line ends.
+  await term.waitFor(/^> hellx\x08 \x08o\r\nhello\r\n> $/);
+  term.conn.resize(100, 30);
+  await waitSession(s.url, s.tokens.ann, term.id, (x) => (x as { cols?: number } | undefined)?.cols === 100);
+  term.send('\x03');
+  await term.conn.closed;
+  assert.equal(term.conn.exit?.reason, 'interrupt');
+  assert.equal(term.conn.exit?.code, 130);
+});
+
 test('upgrade refusals: 401 without or with a wrong token, 403 unentitled or absent alike, 400 bad queries', async () => {
   assert.equal((await refusal(null, { app: 'cat' })).status, 401);
   assert.equal((await refusal('cap_wrong', { app: 'cat' })).status, 401);
