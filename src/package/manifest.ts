@@ -90,6 +90,7 @@ const manifestSchema = strict({
   }),
   profile: v.nullable(digest),
   annotations: record(text(256), text(65536)),
+  split: v.optional(strict({ secondary: guestFilePath, primaryFunctions: count, secondaryFunctions: count })),
 });
 
 const profileSchema = strict({

@@ -148,6 +148,7 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
       upperDir,
       entry: m.entry,
     };
+    if (m.split) view.secondary = m.split.secondary;
     const args = req.args.length > 0 ? req.args : m.args;
     const entrySource = req.bundle ? null : ctx.objects;
     const granted = new Set(req.mounts.map((mt) => mt.guest.replace(/\/+$/, '') || '/'));

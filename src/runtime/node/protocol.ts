@@ -32,12 +32,15 @@ export interface WorkerSpec {
   /** isatty of fds 0, 1, 2 on the host. */
   tty: [boolean, boolean, boolean];
   bridge: SharedArrayBuffer;
+  /** The module is instrumented (wasm-split --instrument): report its function profile at the end. */
+  functionProfile?: boolean;
 }
 
 export type WorkerMessage =
   | { t: 'wake' }
   | { t: 'warn'; message: string }
   | { t: 'view-result'; data: unknown }
+  | { t: 'function-profile'; data: Uint8Array }
   | { t: 'exit'; code: number }
   | { t: 'trap'; reason: string; func: string | null }
   | { t: 'fail'; code: number; message: string };

@@ -36,11 +36,15 @@ export interface SessionOptions {
   timeoutSeconds?: number;
   /** Problems the app survived (a corrupt chunk refused, …), as they happen. */
   onWarning?: (message: string) => void;
+  /** The entry is instrumented (wasm-split --instrument): return its function profile. */
+  functionProfile?: boolean;
 }
 
 export type SessionResult = SessionEnd & {
   /** What the view reported when the guest ended (see ViewSpec), if anything. */
   viewResult?: unknown;
+  /** An instrumented entry's function profile (SessionOptions.functionProfile). */
+  functionProfile?: Uint8Array;
 };
 
 type SessionEnd =
@@ -84,12 +88,17 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
       opts.memoryMiB === undefined ? undefined : Math.floor((opts.memoryMiB * 2 ** 20) / WASM_PAGE),
     tty: [isatty(0), isatty(1), isatty(2)],
     bridge: bridgeBuffer,
+    functionProfile: opts.functionProfile,
   };
 
   const bridge = new BridgeHost(bridgeBuffer, async (op, arg, capacity, data): Promise<BridgeReply> => {
     if (op === BridgeOp.FETCH_OBJECT && opts.fetchObject) {
-      const digest = Buffer.from(data.subarray(0, Math.min(arg, capacity))).toString('latin1');
-      return { status: (await opts.fetchObject(digest)) ? 0 : BridgeStatus.ERROR };
+      // One digest, or several separated by newlines (fetched in parallel).
+      const digests = Buffer.from(data.subarray(0, Math.min(arg, capacity)))
+        .toString('latin1')
+        .split('\n');
+      const ok = await Promise.all(digests.map((d) => opts.fetchObject!(d)));
+      return { status: ok.every(Boolean) ? 0 : BridgeStatus.ERROR };
     }
     if (op === BridgeOp.STDIN_READ) {
       const data = await stdin.read(Math.min(arg, capacity));
@@ -150,10 +159,12 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   return new Promise<SessionResult>((resolve) => {
     let settled = false;
     let viewResult: unknown;
+    let functionProfile: Uint8Array | undefined;
     const timers: NodeJS.Timeout[] = [];
     const finish = (end: SessionEnd) => {
       if (settled) return;
-      const r: SessionResult = viewResult === undefined ? end : { ...end, viewResult };
+      const r: SessionResult = viewResult === undefined ? { ...end } : { ...end, viewResult };
+      if (functionProfile) r.functionProfile = functionProfile;
       settled = true;
       for (const t of timers) clearTimeout(t);
       process.off('SIGINT', onSigint);
@@ -182,6 +193,9 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
           break;
         case 'view-result':
           viewResult = m.data;
+          break;
+        case 'function-profile':
+          functionProfile = m.data;
           break;
         case 'warn':
           opts.onWarning?.(m.message);
