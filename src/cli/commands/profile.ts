@@ -93,6 +93,7 @@ export async function profile(argv: string[]): Promise<number> {
       try {
         const instrumented = splitter.instrument();
         prepared.session.entryBytes = () => [instrumented];
+        prepared.session.compileEntry = undefined;
         prepared.session.functionProfile = true;
       } catch (e) {
         splitter.close();
@@ -102,6 +103,7 @@ export async function profile(argv: string[]): Promise<number> {
     } else {
       // The entry's chunks belong in the profile: let the worker read them through the view.
       prepared.session.entryBytes = undefined;
+      prepared.session.compileEntry = undefined;
     }
     const result = await runPrepared(prepared, values.timeout).catch((e: unknown) => {
       splitter?.close();

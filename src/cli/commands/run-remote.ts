@@ -6,8 +6,8 @@
  * the launch profile's ahead of time. Everything fetched lands in the local
  * store, so the next run (`capsule run NAME@VERSION`) works offline.
  */
-import { concatBytes } from '../../runtime/bytes.js';
 import { parseProfile } from '../../package/node.js';
+import { EntryModule } from '../../delivery/module-source.js';
 import { pullPackage } from '../../delivery/remote/pull.js';
 import { ObjectStreamer } from '../../delivery/remote/stream.js';
 import { parsePackageRef } from '../../delivery/local/resolve.js';
@@ -74,22 +74,19 @@ export async function prepareRemoteRun(
       // A profile is an optimisation only: without it chunks come on demand.
     }
   }
-  const entryPath = m.entry.replace(/^\/+/, '');
-  const entry = view.layers.flatMap((l) => l.entries).find((e) => e.path === entryPath);
-  const readLocal = prepared.session.entryBytes;
+  const entry = prepared.entryChunks
+    ? new EntryModule(prepared.entryChunks, ctx.objects, (d) => streamer.fetch(d))
+    : null;
   const warn = new Set<string>();
   return {
     ...prepared,
     streamer,
+    nameTrap: (result) => entry?.nameTrap(result) ?? Promise.resolve(result),
     session: {
       ...prepared.session,
       entryBytes: undefined,
-      // Fetched (verified) here and compiled while the worker boots.
-      entryModule: async () => {
-        await Promise.all((entry?.chunks ?? []).map((c) => streamer.fetch(c.digest)));
-        const pieces = readLocal?.() ?? null;
-        return pieces ? concatBytes(pieces) : null;
-      },
+      // Compiled as it downloads, without its custom sections (module-stream.ts), while the worker boots.
+      compileEntry: entry ? (memoryPages) => entry.compile(memoryPages, true) : undefined,
       fetchObject: async (digest) => {
         try {
           await streamer.fetch(digest);

@@ -160,7 +160,7 @@ export async function run(argv: string[]): Promise<number> {
       ephemeral: values.ephemeral ?? false,
     });
     try {
-      result = await runSession({ ...prepared.session, ...limits });
+      result = await prepared.nameTrap(await runSession({ ...prepared.session, ...limits }));
     } finally {
       prepared.streamer.stop();
       prepared.release();
@@ -185,7 +185,7 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
     try {
-      result = await runSession({ ...prepared.session, ...limits });
+      result = await prepared.nameTrap(await runSession({ ...prepared.session, ...limits }));
     } finally {
       prepared.release();
     }

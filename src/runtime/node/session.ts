@@ -23,10 +23,11 @@ export interface SessionOptions {
    */
   entryBytes?: () => Iterable<Uint8Array> | null;
   /**
-   * A streamed run: the entry module's bytes, fetched and verified on this
-   * thread (null: let the view read it), compiled here while the worker boots.
+   * A streamed run: compiles the entry module on this thread while it
+   * downloads and the worker boots (null: let the view read it), with the
+   * memory limit in pages applied.
    */
-  entryModule?: () => Promise<Uint8Array | null>;
+  compileEntry?: (memoryPages: number | undefined) => Promise<WebAssembly.Module | null>;
   /** A streamed run: fetch an object into the local store (the worker asked for it); false if it cannot be had. */
   fetchObject?: (digest: string) => Promise<boolean>;
   args: string[];
@@ -77,7 +78,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const stdin = new StdinSource();
   const spec: WorkerSpec = {
     hostCompiles:
-      opts.wasmPath !== undefined || opts.entryBytes !== undefined || opts.entryModule !== undefined,
+      opts.wasmPath !== undefined || opts.entryBytes !== undefined || opts.compileEntry !== undefined,
     label: opts.label ?? opts.wasmPath ?? 'the app',
     wasmPath: opts.wasmPath,
     view: opts.view,
@@ -125,15 +126,11 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const post = (read: () => Promise<Uint8Array>) =>
     void compileBytes(read, spec.memoryPages).then((m) => worker.postMessage({ t: 'module', ...m }));
   if (opts.wasmPath !== undefined) post(() => readFile(opts.wasmPath!));
-  else if (opts.entryModule) {
-    const fetchEntry = opts.entryModule;
-    void compileBytes(async () => {
-      const bytes = await fetchEntry();
-      if (!bytes) throw new Error('unavailable');
-      return bytes;
-    }, spec.memoryPages).then((m) =>
-      // Unavailable or not compilable: the worker reads it through the view, which reports either.
-      worker.postMessage('module' in m ? { t: 'module', module: m.module } : { t: 'module', none: true }),
+  else if (opts.compileEntry) {
+    // Unavailable or not compilable: the worker reads it through the view, which reports either.
+    void opts.compileEntry(spec.memoryPages).then(
+      (module) => worker.postMessage(module ? { t: 'module', module } : { t: 'module', none: true }),
+      () => worker.postMessage({ t: 'module', none: true }),
     );
   } else if (opts.entryBytes) {
     // Read after the worker was created, so the read overlaps its boot.
