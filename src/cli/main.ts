@@ -108,7 +108,7 @@ const commands: Record<string, Command> = {
   },
   admin: {
     group: 'Server',
-    describe: 'manage users, groups, grants; read the audit log',
+    describe: 'manage users, groups, grants, channels, yanks; read usage and the audit log',
     load: async () => (await import('./commands/admin.js')).admin,
   },
   keygen: {

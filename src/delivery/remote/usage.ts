@@ -49,7 +49,7 @@ const originsFile = (home: CapsuleHome) => join(dirOf(home), 'origins.json');
 
 function locked<T>(home: CapsuleHome, fn: () => T): T {
   mkdirSync(dirOf(home), { recursive: true, mode: 0o700 });
-  return withLock(home.store.locks, fn, { name: 'usage', purpose: 'usage spool', timeoutMs: 5000 });
+  return withLock(home.store.locks, fn, { name: 'usage', purpose: 'usage spool', timeoutMs: 2000 });
 }
 
 function writeAtomic(file: string, text: string): void {
