@@ -17,7 +17,8 @@ import { withLock } from '../../store/fs/lock.js';
 import { CliError } from '../errors.js';
 import { asCliError, openLocal } from '../context.js';
 import { asRemoteCliError, clientFor } from './remote-common.js';
-import { resolveRemoteVersion, splitTarget } from './remote.js';
+import { noteDelivery, resolveRemoteVersion, splitTarget, warnIfYanked } from './remote.js';
+import { isUnreachable, prepareFallbackRun } from './run-fallback.js';
 import { preparePackageRun, type PackageRunRequest, type PreparedRun } from './run-package.js';
 
 export const isRemoteTarget = (target: string) => /^https?:\/\//.test(target);
@@ -35,6 +36,7 @@ export async function prepareRemoteRun(
     const version = await resolveRemoteVersion(client, ref, spec);
     name = `${ref.name}@${version}`;
     const r = await pullPackage(client, ctx.objects, ref.name, version, undefined, true);
+    warnIfYanked(r.record, name, client.base);
     const { digest, signatures } = r.record;
     const check = checkSignatures(digest, signatures, new TrustStore(ctx.home).list());
     if (check.bad.length > 0)
@@ -57,7 +59,10 @@ export async function prepareRemoteRun(
     });
     const sigs = new SignatureStore(ctx.home);
     for (const s of signatures) sigs.add(digest, s);
+    noteDelivery(ctx.home, client, { name: ref.name, version, digest, spec: ref.range ?? '' }, 'stream');
   } catch (e) {
+    // The server cannot be reached: run what this client already has from it.
+    if (isUnreachable(e)) return prepareFallbackRun(req, client, ref, e);
     throw asCliError(asRemoteCliError(e));
   }
 
