@@ -164,9 +164,12 @@ export interface LaunchProfile {
   schema: typeof PROFILE_SCHEMA;
   /** The package it was recorded for. */
   manifest: Digest;
+  /** Distinct chunks read before the first output, in the order first read. */
   chunks: Digest[];
   /** The arguments of the recorded run. */
   args: string[];
+  /** Distinct chunks first read after the first output, until the run ended (prefetched later). */
+  after?: Digest[];
 }
 
 /**

@@ -109,7 +109,8 @@ export async function profile(argv: string[]): Promise<number> {
       splitter?.close();
       throw e;
     });
-    const recorded = (result.viewResult as { profile?: string[] } | undefined)?.profile;
+    const viewResult = result.viewResult as { profile?: string[]; after?: string[] } | undefined;
+    const recorded = viewResult?.profile;
     if (!recorded) {
       splitter?.close();
       throw new CliError('the recording run reported no profile', 125);
@@ -142,7 +143,13 @@ export async function profile(argv: string[]): Promise<number> {
     }
     const profileDigest = writeProfile(
       ctx.objects,
-      { schema: PROFILE_SCHEMA, manifest: pkg.digest, chunks: recorded, args },
+      {
+        schema: PROFILE_SCHEMA,
+        manifest: pkg.digest,
+        chunks: recorded,
+        args,
+        after: viewResult?.after ?? [],
+      },
       nodeHasher,
     );
     const manifest = validateManifest({

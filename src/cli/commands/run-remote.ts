@@ -71,17 +71,24 @@ export async function prepareRemoteRun(
   const view = prepared.session.view!.data as PackageViewSpec;
   view.streamed = true;
   const m = prepared.package.manifest;
-  // The launch profile, when there is one: its chunks, in the order the app first read them.
+  const entry = prepared.entryChunks
+    ? new EntryModule(prepared.entryChunks, ctx.objects, (d) => streamer.fetch(d))
+    : null;
+  // The launch profile, when there is one: the chunks the app read before its
+  // first output, in the order it first read them, now; the ones it read later
+  // once the entry is compiled, so they do not compete with it. The entry's own
+  // chunks come through `entry` (never its custom sections).
+  let later: string[] = [];
   if (m.profile !== null) {
     try {
-      streamer.prefetch(parseProfile(ctx.objects.read(m.profile)).chunks);
+      const profile = parseProfile(ctx.objects.read(m.profile));
+      const own = new Set(entry ? (prepared.entryChunks ?? []).map((c) => c.digest) : []);
+      streamer.prefetch(profile.chunks.filter((d) => !own.has(d)));
+      later = (profile.after ?? []).filter((d) => !own.has(d));
     } catch {
       // A profile is an optimisation only: without it chunks come on demand.
     }
   }
-  const entry = prepared.entryChunks
-    ? new EntryModule(prepared.entryChunks, ctx.objects, (d) => streamer.fetch(d))
-    : null;
   const warn = new Set<string>();
   return {
     ...prepared,
@@ -91,7 +98,12 @@ export async function prepareRemoteRun(
       ...prepared.session,
       entryBytes: undefined,
       // Compiled as it downloads, without its custom sections (module-stream.ts), while the worker boots.
-      compileEntry: entry ? (memoryPages) => entry.compile(memoryPages, true) : undefined,
+      compileEntry: entry
+        ? (memoryPages) =>
+            entry.compile(memoryPages, true).finally(() => {
+              if (later.length > 0) streamer.prefetch(later);
+            })
+        : undefined,
       fetchObject: async (digest) => {
         try {
           await streamer.fetch(digest);

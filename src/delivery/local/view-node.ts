@@ -91,10 +91,12 @@ export async function buildView(data: unknown, ctx: ViewContext) {
       : (await import('../../package/bundle/reader.js')).openBundle(spec.source.file).store;
   const refused = new Set<string>();
   // The launch profile: distinct chunks in the order they were first read, until the first output.
-  let recording = spec.recordProfile === true;
+  const recording = spec.recordProfile === true;
+  let beforeOutput = true;
   const profile: string[] = [];
+  const after: string[] = [];
   const cache = new ChunkCache((digest, size) => {
-    if (recording) profile.push(digest);
+    if (recording) (beforeOutput ? profile : after).push(digest);
     try {
       // Streamed: a chunk not here yet is fetched (verified) into the store by the main thread.
       if (spec.streamed && !store.has(digest) && ctx.fetchObject && !ctx.fetchObject(digest))
@@ -139,8 +141,12 @@ export async function buildView(data: unknown, ctx: ViewContext) {
     readEntry,
     loadSecondary: spec.secondary === undefined ? undefined : () => loadSecondary(spec, layers, ctx),
     onFirstOutput: () => {
-      recording = false;
+      beforeOutput = false;
     },
-    result: () => (spec.recordProfile ? { profile } : undefined),
+    result: () => {
+      if (!spec.recordProfile) return undefined;
+      const before = new Set(profile);
+      return { profile, after: [...new Set(after)].filter((d) => !before.has(d)) };
+    },
   };
 }
