@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare a machine (developer or CI) to build and test Capsule.
 #   bash scripts/setup.sh          install what is missing, build everything
-#   bash scripts/setup.sh --demo   ... then run the SQLite shell through capsule
+#   bash scripts/setup.sh --demo   ... then run the SQLite shell through capsule, and start a demo
+#                                  server seeded with SQLite, Flite and Yosys (scripts/demo-server.sh)
 # Idempotent: when everything is already there it only checks and returns quickly.
 set -euo pipefail
 
@@ -88,5 +89,8 @@ if [[ "$DEMO" == 1 ]]; then
   node dist/src/cli/main.js run build/demo/sqlite.capsule -- :memory: "select 'run from a single signed file';"
   node dist/src/cli/main.js ls
   unset CAPSULE_HOME
+
+  # A server seeded with the real apps, left running, and one app streamed from it.
+  bash scripts/demo-server.sh start
 fi
 step "setup done"

@@ -321,6 +321,12 @@ test('a bounded fuzz of random requests never crashes the server', async () => {
       '/admin/grants',
       '/admin/grants/revoke',
       '/admin/audit?limit=-5',
+      '/admin/apps/a/channels',
+      '/admin/apps/a/channels/stable',
+      '/admin/apps/a/channels/stable/rollback',
+      '/admin/apps/a/versions/1.0.0/yank',
+      '/admin/usage?since=%00&app=a',
+      '/usage',
       '/auth/login',
       '/whoami',
       '/%ff%fe',
@@ -343,6 +349,14 @@ test('a bounded fuzz of random requests never crashes the server', async () => {
           manifest: 5,
         }),
       () => '{"a":' + '['.repeat(5000),
+      () =>
+        JSON.stringify({
+          launches: [
+            { id: randomBytes(6).toString('hex'), app: 'a', version: '1.0.0', mode: 'stream', at: 5 },
+          ],
+          version: '1.0.0',
+          yanked: 'no',
+        }),
       () =>
         JSON.stringify({
           digests: Array.from({ length: 50 }, () => `sha256:${randomBytes(32).toString('hex')}`),

@@ -19,6 +19,8 @@ export interface CloudRunRequest {
   args: string[];
   /** Attach to this session instead of starting one. */
   session?: string;
+  /** --channel: the app's version from this channel (as NAME@CHANNEL). */
+  channel?: string;
 }
 
 /** Reattach delays after a dropped connection, ms. */
@@ -43,7 +45,10 @@ function splitCloudTarget(target: string, session: string | undefined): { server
 }
 
 export async function runCloud(req: CloudRunRequest): Promise<number> {
-  const { server, app } = splitCloudTarget(req.target, req.session);
+  const { server, app: named } = splitCloudTarget(req.target, req.session);
+  if (req.channel !== undefined && named.includes('@'))
+    throw new CliError(`give the version in ${named} or --channel ${req.channel}, not both`, ExitCode.USAGE);
+  const app = req.channel !== undefined ? `${named}@${req.channel}` : named;
   const token = tokenFor(capsuleHome(), server);
   const stdin = process.stdin;
   const interactive = stdin.isTTY === true;

@@ -15,11 +15,16 @@ TARGET
   NAME[@VERSION]            a package from the local store (highest version by
                             default; VERSION may be a range like ^1.2)
   FILE.capsule              a bundle file, run in place without importing it
-  http(s)://HOST:PORT/NAME[@VERSION]
+  http(s)://HOST:PORT/NAME[@VERSION|@RANGE|@CHANNEL]
                             a package streamed from a server: it starts at once,
                             its files are fetched as they are read and kept in
                             the local store (then 'capsule run NAME@VERSION'
-                            works offline)
+                            works offline). NAME alone follows the server's
+                            stable channel (else its highest version that is not
+                            yanked); @beta or --channel beta another channel;
+                            @1.2.3 pins. When the server cannot be reached, the
+                            newest matching copy from it in the local store runs,
+                            with a warning
   --cloud http(s)://HOST:PORT/NAME[@VERSION]
                             run it on the server instead, with this terminal
                             attached (docs/cloud.md)
@@ -41,6 +46,7 @@ Options
                             state push|pull')
   --session ID              with --cloud, TARGET a server URL: attach to your
                             running session ID (its recent output is replayed)
+  --channel C               for a server target: follow channel C (stable, beta)
   -h, --help                show this help
 
 A package runs in its own view: its layers, then its settings, then your
@@ -65,6 +71,7 @@ const options = {
   ephemeral: { type: 'boolean' },
   cloud: { type: 'boolean' },
   session: { type: 'string' },
+  channel: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -126,6 +133,17 @@ function looksLikeBundle(path: string): boolean {
   }
 }
 
+/** A local run of a package that came from a server is spooled, to be reported to it later. */
+async function spoolIfFromServer(digest: string): Promise<void> {
+  try {
+    const { spoolLocalLaunch } = await import('../../delivery/remote/usage.js');
+    const { capsuleHome } = await import('../../store/home.js');
+    spoolLocalLaunch(capsuleHome(), digest);
+  } catch {
+    // Usage is best effort: it never fails a run.
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, rest } = parseWithTarget(argv, options, runUsage);
   if (values.help) {
@@ -150,7 +168,7 @@ export async function run(argv: string[]): Promise<number> {
       );
     // Loaded only for cloud runs: the WebSocket client stays off the local path.
     const { runCloud } = await import('./run-cloud.js');
-    return runCloud({ target, args: rest, session: values.session });
+    return runCloud({ target, args: rest, session: values.session, channel: values.channel });
   }
 
   const env: [string, string][] = (values.env ?? []).map((pair) => {
@@ -175,11 +193,15 @@ export async function run(argv: string[]): Promise<number> {
     target.endsWith('.capsule') ||
     (st?.isFile() === true && !target.endsWith('.wasm') && looksLikeBundle(target));
   let result;
-  if (/^https?:\/\//.test(target)) {
+  const remote = /^https?:\/\//.test(target);
+  if (values.channel !== undefined && !remote)
+    throw new CliError('--channel is for server targets: http(s)://HOST:PORT/NAME', 125, undefined, runUsage);
+  if (remote) {
     // A streamed run; loaded only for URLs.
     const { prepareRemoteRun } = await import('./run-remote.js');
+    const { withChannel } = await import('./remote.js');
     const prepared = await prepareRemoteRun({
-      target,
+      target: withChannel(target, values.channel, runUsage),
       args: rest,
       env,
       mounts,
@@ -187,7 +209,7 @@ export async function run(argv: string[]): Promise<number> {
       ephemeral: values.ephemeral ?? false,
     });
     try {
-      result = await runSession({ ...prepared.session, ...limits });
+      result = await prepared.nameTrap(await runSession({ ...prepared.session, ...limits }));
     } finally {
       prepared.streamer.stop();
       prepared.release();
@@ -205,6 +227,7 @@ export async function run(argv: string[]): Promise<number> {
       allowUnsigned: values['allow-unsigned'] ?? false,
       ephemeral: values.ephemeral ?? false,
     });
+    if (!isBundle) await spoolIfFromServer(prepared.package.digest);
     for (const d of prepared.ungranted) {
       const flag = d.access === 'ro' ? '--ro-dir' : '--dir';
       process.stderr.write(
@@ -212,7 +235,7 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
     try {
-      result = await runSession({ ...prepared.session, ...limits });
+      result = await prepared.nameTrap(await runSession({ ...prepared.session, ...limits }));
     } finally {
       prepared.release();
     }

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readChunk, type LayerIndex } from '../../package/index.js';
+import { readChunk, type ChunkRef, type LayerEntry, type LayerIndex } from '../../package/index.js';
 import { nodeDecoders, nodeHasher } from '../../package/node.js';
 import type { ObjectStore } from '../../store/types.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../../vfs/union-layout.js';
@@ -32,16 +32,15 @@ function shadowedByState(upperDir: string, path: string): boolean {
 }
 
 /**
- * The entry's bytes as its chunks in order, each read and verified only when
- * the consumer asks for it (streaming compilation pulls them), or null when
- * the entry cannot be read from the layers alone.
+ * The entry's chunks in order, or null when the entry cannot be read from
+ * the layers alone (shadowed by state or settings, a whiteout, not a file,
+ * or above V8's module size limit: the worker then reports it).
  */
-export function readEntryFromLayers(
-  store: ObjectStore,
-  layersTopFirst: LayerIndex[],
+export function entryChunks(
+  layersTopFirst: { entries: LayerEntry[]; whiteouts: string[]; opaque: string[] }[],
   entry: string,
   above: { upperDir: string | null; settingsFiles: Record<string, string> },
-): Iterable<Uint8Array> | null {
+): ChunkRef[] | null {
   const path = entry.replace(/^\/+/, '');
   if (Object.keys(above.settingsFiles).some((p) => p.replace(/^\/+/, '') === path)) return null;
   if (above.upperDir && shadowedByState(above.upperDir, path)) return null;
@@ -49,15 +48,22 @@ export function readEntryFromLayers(
   for (const index of layersTopFirst) {
     if (index.whiteouts.some((w) => w === path || dirs.includes(w))) return null;
     const found = index.entries.find((e) => e.path === path);
-    if (found) {
-      // Above V8's module size limit: let the worker refuse it with its message.
-      if (found.type !== 'file' || found.size > 1 << 30) return null;
-      const chunks = found.chunks ?? [];
-      return (function* () {
-        for (const c of chunks) yield readChunk(store, c, nodeDecoders, nodeHasher);
-      })();
-    }
+    if (found) return found.type === 'file' && found.size <= 1 << 30 ? (found.chunks ?? []) : null;
     if (index.opaque.some((o) => dirs.includes(o))) return null;
   }
   return null;
+}
+
+/** The entry's bytes as its chunks in order, each read and verified when the consumer asks; see entryChunks. */
+export function readEntryFromLayers(
+  store: ObjectStore,
+  layersTopFirst: LayerIndex[],
+  entry: string,
+  above: { upperDir: string | null; settingsFiles: Record<string, string> },
+): Iterable<Uint8Array> | null {
+  const chunks = entryChunks(layersTopFirst, entry, above);
+  if (!chunks) return null;
+  return (function* () {
+    for (const c of chunks) yield readChunk(store, c, nodeDecoders, nodeHasher);
+  })();
 }

@@ -24,6 +24,8 @@ interface ViewContext {
   needEntry?: boolean;
   /** Asks the main thread to fetch an object into the store (streamed runs); false if it cannot. */
   fetchObject?: (digest: string) => boolean;
+  /** The same for many objects, fetched in parallel; false if any cannot be had. */
+  fetchObjects?: (digests: string[]) => boolean;
 }
 
 /** A failure that is capsule's (a corrupt package), not the app's: exit 125. */
@@ -57,6 +59,29 @@ export function readWhole(fs: FileSystem, path: string): Uint8Array {
   }
 }
 
+/**
+ * The secondary module of a split entry, read from the package's own layers
+ * (never the user's state layer: a guest cannot plant code there for its
+ * next run). A streamed run asks for all its missing chunks at once, so they
+ * arrive in parallel rather than one round trip each.
+ */
+function loadSecondary(spec: PackageViewSpec, layers: FileSystem[], ctx: ViewContext): Uint8Array {
+  const path = spec.secondary!.replace(/^\/+/, '');
+  if (spec.streamed && ctx.fetchObjects) {
+    const entry = spec.layers.flatMap((l) => l.entries).find((e) => e.path === path);
+    if (entry?.chunks) ctx.fetchObjects(entry.chunks.map((c) => c.digest));
+  }
+  try {
+    return readWhole(new UnionFileSystem(layers, new MemoryFileSystem()), path);
+  } catch (e) {
+    if ((e as { errno?: number }).errno === Errno.NOENT)
+      throw new ViewError(`its secondary module ${spec.secondary} is not in the package`);
+    if ((e as { errno?: number }).errno === Errno.IO)
+      throw new ViewError(`its secondary module ${spec.secondary} could not be read in full`);
+    throw e;
+  }
+}
+
 export async function buildView(data: unknown, ctx: ViewContext) {
   const spec = data as PackageViewSpec;
   // Only a bundle run needs the bundle reader; a store run does not load it.
@@ -66,10 +91,12 @@ export async function buildView(data: unknown, ctx: ViewContext) {
       : (await import('../../package/bundle/reader.js')).openBundle(spec.source.file).store;
   const refused = new Set<string>();
   // The launch profile: distinct chunks in the order they were first read, until the first output.
-  let recording = spec.recordProfile === true;
+  const recording = spec.recordProfile === true;
+  let beforeOutput = true;
   const profile: string[] = [];
+  const after: string[] = [];
   const cache = new ChunkCache((digest, size) => {
-    if (recording) profile.push(digest);
+    if (recording) (beforeOutput ? profile : after).push(digest);
     try {
       // Streamed: a chunk not here yet is fetched (verified) into the store by the main thread.
       if (spec.streamed && !store.has(digest) && ctx.fetchObject && !ctx.fetchObject(digest))
@@ -112,9 +139,14 @@ export async function buildView(data: unknown, ctx: ViewContext) {
     preopens: [{ guestPath: '/', fs: view }],
     wasm,
     readEntry,
+    loadSecondary: spec.secondary === undefined ? undefined : () => loadSecondary(spec, layers, ctx),
     onFirstOutput: () => {
-      recording = false;
+      beforeOutput = false;
     },
-    result: () => (spec.recordProfile ? { profile } : undefined),
+    result: () => {
+      if (!spec.recordProfile) return undefined;
+      const before = new Set(profile);
+      return { profile, after: [...new Set(after)].filter((d) => !before.has(d)) };
+    },
   };
 }

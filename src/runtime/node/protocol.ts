@@ -40,6 +40,8 @@ export interface WorkerSpec {
    * of queueing without end.
    */
   output?: SharedArrayBuffer;
+  /** The module is instrumented (wasm-split --instrument): report its function profile at the end. */
+  functionProfile?: boolean;
 }
 
 export type WorkerMessage =
@@ -48,6 +50,7 @@ export type WorkerMessage =
   | { t: 'output'; fd: 1 | 2; data: Uint8Array }
   | { t: 'warn'; message: string }
   | { t: 'view-result'; data: unknown }
+  | { t: 'function-profile'; data: Uint8Array }
   | { t: 'exit'; code: number }
   | { t: 'trap'; reason: string; func: string | null }
   | { t: 'fail'; code: number; message: string };

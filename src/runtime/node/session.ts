@@ -24,10 +24,11 @@ export interface SessionOptions {
    */
   entryBytes?: () => Iterable<Uint8Array> | null;
   /**
-   * A streamed run: the entry module's bytes, fetched and verified on this
-   * thread (null: let the view read it), compiled here while the worker boots.
+   * A streamed run: compiles the entry module on this thread while it
+   * downloads and the worker boots (null: let the view read it), with the
+   * memory limit in pages applied.
    */
-  entryModule?: () => Promise<Uint8Array | null>;
+  compileEntry?: (memoryPages: number | undefined) => Promise<WebAssembly.Module | null>;
   /** A streamed run: fetch an object into the local store (the worker asked for it); false if it cannot be had. */
   fetchObject?: (digest: string) => Promise<boolean>;
   args: string[];
@@ -37,6 +38,8 @@ export interface SessionOptions {
   timeoutSeconds?: number;
   /** Problems the app survived (a corrupt chunk refused, …), as they happen. */
   onWarning?: (message: string) => void;
+  /** The entry is instrumented (wasm-split --instrument): return its function profile. */
+  functionProfile?: boolean;
   /** Where stdin comes from and stdout/stderr go, instead of the host's fds 0-2 (a cloud session). */
   stdio?: SessionStdio;
   /** CPU seconds the guest's thread may use (Linux; checked when the budget could be spent); ends as a timeout with clock 'cpu'. */
@@ -67,6 +70,8 @@ export interface SessionStdio {
 export type SessionResult = SessionEnd & {
   /** What the view reported when the guest ended (see ViewSpec), if anything. */
   viewResult?: unknown;
+  /** An instrumented entry's function profile (SessionOptions.functionProfile). */
+  functionProfile?: Uint8Array;
 };
 
 type SessionEnd =
@@ -101,7 +106,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   if (outputWindow) Atomics.store(new Int32Array(outputWindow), 1, opts.stdio!.window ?? 256 * 1024);
   const spec: WorkerSpec = {
     hostCompiles:
-      opts.wasmPath !== undefined || opts.entryBytes !== undefined || opts.entryModule !== undefined,
+      opts.wasmPath !== undefined || opts.entryBytes !== undefined || opts.compileEntry !== undefined,
     label: opts.label ?? opts.wasmPath ?? 'the app',
     wasmPath: opts.wasmPath,
     view: opts.view,
@@ -113,12 +118,17 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     tty: opts.stdio?.tty ?? [isatty(0), isatty(1), isatty(2)],
     bridge: bridgeBuffer,
     output: outputWindow,
+    functionProfile: opts.functionProfile,
   };
 
   const bridge = new BridgeHost(bridgeBuffer, async (op, arg, capacity, data): Promise<BridgeReply> => {
     if (op === BridgeOp.FETCH_OBJECT && opts.fetchObject) {
-      const digest = Buffer.from(data.subarray(0, Math.min(arg, capacity))).toString('latin1');
-      return { status: (await opts.fetchObject(digest)) ? 0 : BridgeStatus.ERROR };
+      // One digest, or several separated by newlines (fetched in parallel).
+      const digests = Buffer.from(data.subarray(0, Math.min(arg, capacity)))
+        .toString('latin1')
+        .split('\n');
+      const ok = await Promise.all(digests.map((d) => opts.fetchObject!(d)));
+      return { status: ok.every(Boolean) ? 0 : BridgeStatus.ERROR };
     }
     if (op === BridgeOp.STDIN_READ) {
       const data = await stdin.read(Math.min(arg, capacity));
@@ -146,15 +156,11 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const post = (read: () => Promise<Uint8Array>) =>
     void compileBytes(read, spec.memoryPages).then((m) => worker.postMessage({ t: 'module', ...m }));
   if (opts.wasmPath !== undefined) post(() => readFile(opts.wasmPath!));
-  else if (opts.entryModule) {
-    const fetchEntry = opts.entryModule;
-    void compileBytes(async () => {
-      const bytes = await fetchEntry();
-      if (!bytes) throw new Error('unavailable');
-      return bytes;
-    }, spec.memoryPages).then((m) =>
-      // Unavailable or not compilable: the worker reads it through the view, which reports either.
-      worker.postMessage('module' in m ? { t: 'module', module: m.module } : { t: 'module', none: true }),
+  else if (opts.compileEntry) {
+    // Unavailable or not compilable: the worker reads it through the view, which reports either.
+    void opts.compileEntry(spec.memoryPages).then(
+      (module) => worker.postMessage(module ? { t: 'module', module } : { t: 'module', none: true }),
+      () => worker.postMessage({ t: 'module', none: true }),
     );
   } else if (opts.entryBytes) {
     // Read after the worker was created, so the read overlaps its boot.
@@ -180,11 +186,13 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   return new Promise<SessionResult>((resolve) => {
     let settled = false;
     let viewResult: unknown;
+    let functionProfile: Uint8Array | undefined;
     const timers: NodeJS.Timeout[] = [];
     let cpuTimer: NodeJS.Timeout | undefined;
     const finish = (end: SessionEnd) => {
       if (settled) return;
-      const r: SessionResult = viewResult === undefined ? end : { ...end, viewResult };
+      const r: SessionResult = viewResult === undefined ? { ...end } : { ...end, viewResult };
+      if (functionProfile) r.functionProfile = functionProfile;
       settled = true;
       for (const t of timers) clearTimeout(t);
       clearTimeout(cpuTimer);
@@ -243,6 +251,9 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
         }
         case 'view-result':
           viewResult = m.data;
+          break;
+        case 'function-profile':
+          functionProfile = m.data;
           break;
         case 'warn':
           opts.onWarning?.(m.message);

@@ -6,46 +6,43 @@
  * and on top the user's copy-on-write state layer in DIR/state/<user>/<app>,
  * leased for the life of the session.
  */
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type SemverLib from 'semver';
+import { parseVersionSpec, selectVersion, type CatalogApp } from '../../delivery/remote/select.js';
 import { layerStack } from '../../delivery/local/resolve.js';
 import { readEntryFromLayers } from '../../delivery/local/entry.js';
 import { SettingsStore } from '../../delivery/local/settings.js';
 import { StateStore } from '../../delivery/local/state.js';
 import type { PackageViewSpec } from '../../delivery/local/view-spec.js';
 import { readLayerIndex, type LayerIndex } from '../../package/index.js';
-import { SEMVER_RE, type Digest } from '../../package/types.js';
+import type { Digest } from '../../package/types.js';
+import { channelMap } from '../channels.js';
 import type { SessionOptions } from '../../runtime/node/session.js';
 import type { FsObjectStore } from '../../store/fs/index.js';
 import type { MetadataStore, PackageRecord } from '../metadata/types.js';
 
 const viewModule = new URL('../../delivery/local/view-node.js', import.meta.url).href;
 
-let semverLib: typeof SemverLib | undefined;
-const semver = () => (semverLib ??= createRequire(import.meta.url)('semver') as typeof SemverLib);
-
-/** The package `name@range` names on this server: an exact version, a range, or the highest release. */
-export function resolveServerPackage(
-  meta: MetadataStore,
-  name: string,
-  range?: string,
-): PackageRecord | null {
-  if (range !== undefined && SEMVER_RE.test(range)) return meta.packageByRef(name, range);
-  const versions = meta
-    .packages()
-    .filter((p) => p.name === name)
-    .map((p) => p.version);
-  if (versions.length === 0) return null;
-  let best: string | null;
-  if (range === undefined) {
-    const sorted = semver().rsort([...versions]);
-    best = sorted.find((v) => !v.includes('-')) ?? sorted[0] ?? null;
-  } else {
-    if (semver().validRange(range) === null) return null;
-    best = semver().maxSatisfying(versions, range);
-  }
-  return best === null ? null : meta.packageByRef(name, best);
+/**
+ * The package `NAME@SPEC` names on this server, chosen as a streamed run
+ * chooses it (delivery/remote/select.ts): no SPEC follows the stable channel
+ * (else the highest version that is not yanked), a channel name its version,
+ * a range the highest version in it that is not yanked, an exact version
+ * itself (yanked or not). Null when nothing matches or SPEC is none of these.
+ */
+export function resolveServerPackage(meta: MetadataStore, name: string, spec?: string): PackageRecord | null {
+  const wanted = parseVersionSpec(spec);
+  if (!wanted) return null;
+  const yanked = new Set(meta.yanked(name).map((y) => y.version));
+  const app: CatalogApp = {
+    name,
+    versions: meta
+      .packages()
+      .filter((p) => p.name === name)
+      .map((p) => ({ version: p.version, digest: p.digest, yanked: yanked.has(p.version) })),
+    channels: channelMap(meta.channels(name), name, yanked),
+  };
+  const version = selectVersion(app, wanted);
+  return version === null ? null : meta.packageByRef(name, version);
 }
 
 /** Where the server keeps what local runs keep in $CAPSULE_HOME. */

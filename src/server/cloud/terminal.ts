@@ -26,6 +26,7 @@ import { HttpError, badRequest, notEntitled, notFound } from '../http-error.js';
 import type { MetadataStore, User } from '../metadata/types.js';
 import { NAME_RE } from '../../package/types.js';
 import type { FsObjectStore } from '../../store/fs/index.js';
+import { parseVersionSpec } from '../../delivery/remote/select.js';
 import { prepareCloudLaunch, resolveServerPackage } from './launch.js';
 import { CloseCode, ProtocolError, SUBPROTOCOL, parseClientMessage } from './protocol.js';
 import type { CloudSession, TerminalClient } from './session.js';
@@ -76,7 +77,8 @@ function planNew(ctx: TerminalContext, user: User, q: URLSearchParams): Plan {
   const at = target.indexOf('@');
   const name = at < 0 ? target : target.slice(0, at);
   const range = at < 0 ? undefined : target.slice(at + 1);
-  if (!NAME_RE.test(name) || range === '') throw badRequest('"app" must be NAME or NAME@VERSION');
+  if (!NAME_RE.test(name) || range === '' || (range !== undefined && !parseVersionSpec(range)))
+    throw badRequest('"app" must be NAME or NAME@SPEC (a version, a range or a channel)');
   const args = q.getAll('arg');
   if (args.length > MAX_ARGS || args.some((a) => Buffer.byteLength(a) > MAX_ARG_BYTES || a.includes('\0')))
     throw badRequest(`at most ${MAX_ARGS} "arg"s of at most ${MAX_ARG_BYTES} bytes, without NUL`);
@@ -111,7 +113,7 @@ function planNew(ctx: TerminalContext, user: User, q: URLSearchParams): Plan {
         args,
         terminalEnv,
       });
-      return ctx.table.start({
+      const session = ctx.table.start({
         userId: user.id,
         user: user.name,
         app: pkg.name,
@@ -121,6 +123,16 @@ function planNew(ctx: TerminalContext, user: User, q: URLSearchParams): Plan {
         rows,
         launch,
       });
+      // Usage reporting (docs/server.md): a cloud launch is counted by the server itself.
+      ctx.meta.addLaunch({
+        id: session.id,
+        user: user.name,
+        app: pkg.name,
+        version: pkg.version,
+        mode: 'cloud',
+        at: session.created.toISOString(),
+      });
+      return session;
     },
   };
 }
