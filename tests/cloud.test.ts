@@ -69,6 +69,22 @@ test('run --cloud: SQL piped into the SQLite shell on the server, its answer and
   });
   assert.equal(failing.code, 7, 'the app exit code is capsule exit code');
 
+  // The version is chosen as for a streamed run: channels, and --channel.
+  const promoted = await api(s.url, 'POST', '/admin/apps/sqlite/channels/beta', ADMIN, { version: '1.0.0' });
+  assert.equal(promoted.status, 200, JSON.stringify(promoted.json));
+  const beta = await ann.run(['run', '--cloud', '--channel', 'beta', `${s.url}/sqlite`, '--', ':memory:'], {
+    input: 'select 1;\n',
+  });
+  assert.equal(beta.stdout, '1\n', beta.stderr);
+  const noChannel = await ann.run(['run', '--cloud', `${s.url}/sqlite@nightly`], { input: '' });
+  assert.equal(noChannel.code, 125);
+  // Each session is a launch in the usage report, mode "cloud".
+  const usage = await api(s.url, 'GET', '/admin/usage?app=sqlite', ADMIN);
+  const row = (usage.json.usage as { user: string; mode: string; launches: number }[]).find(
+    (u) => u.user === 'ann' && u.mode === 'cloud',
+  );
+  assert.equal(row?.launches, 3);
+
   // Errors the user can act on, as exit codes.
   const anon = clientHome(join(t.path, 'anon'));
   const unauth = await anon.run(['run', '--cloud', `${s.url}/sqlite`, '--', ':memory:'], { input: '' });
