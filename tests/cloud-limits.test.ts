@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { RemoteError } from '../src/delivery/remote/client.js';
 import { TerminalConnection } from '../src/delivery/remote/terminal.js';
 import { exec, cliPath, tempDir } from './helpers.js';
-import { clientHome } from './server-helpers.js';
+import { api, clientHome } from './server-helpers.js';
 import { Term, cloudServer, waitSession } from './cloud-helpers.js';
 
 test('caps, CPU time, memory and the idle timeout, as `capsule serve` sets them', async () => {
@@ -25,6 +25,8 @@ test('caps, CPU time, memory and the idle timeout, as `capsule serve` sets them'
     '16',
     '--session-idle',
     '1',
+    '--max-state-bytes',
+    '1000',
   ]);
   const ann = clientHome(join(t.path, 'ann'), s.tokens.ann);
   try {
@@ -60,6 +62,11 @@ test('caps, CPU time, memory and the idle timeout, as `capsule serve` sets them'
     assert.equal(hog.code, 3, hog.stderr);
     const mib = Number(/malloc failed at (\d+) MiB/.exec(hog.stdout)?.[1]);
     assert.ok(mib > 0 && mib < 16, hog.stdout);
+
+    // A state archive over --max-state-bytes is refused before it is stored.
+    const big = await api(s.url, 'PUT', '/state/cat', s.tokens.ann, new Uint8Array(4000));
+    assert.equal(big.status, 413);
+    assert.match(big.json.message as string, /at most 1000 bytes/);
 
     // Idle: a detached session is ended after --session-idle; its user can still read how it ended.
     const idle = await Term.open(s.url, s.tokens.ann, { app: 'cat' });
