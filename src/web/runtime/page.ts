@@ -154,7 +154,16 @@ function wire(): void {
   };
 }
 
-(window as unknown as { capsule: unknown }).capsule = api;
+// The API, and this page's runtime and session (for the console and for tests).
+(window as unknown as { capsule: unknown }).capsule = {
+  ...api,
+  get runtime() {
+    return runtime;
+  },
+  get session() {
+    return session;
+  },
+};
 if (!globalThis.crossOriginIsolated) {
   setStatus('this page is not cross-origin isolated (COOP/COEP headers missing): cannot run apps', 'refused');
 } else {

@@ -191,6 +191,13 @@ export class BrowserRuntime {
     return archiveOf([]);
   }
 
+  /** What the user's state of `app` holds (markers included), as this browser keeps it. */
+  async listState(app: string): Promise<{ path: string; type: string; size: number }[]> {
+    await this.saving;
+    const records = await this.loadState(app);
+    return (records ?? []).map((r) => ({ path: r.path, type: r.type, size: r.size }));
+  }
+
   /** Replaces the user's state of `app` with an archive (from `capsule state export`); refused whole if it is bad. */
   async importState(app: string, archive: Uint8Array): Promise<{ entries: number }> {
     const records = await recordsOf(archive);
@@ -299,7 +306,8 @@ export class BrowserRuntime {
     }
 
     const bridge = new BridgeHost(bridgeBuffer, async (op, arg, capacity, data): Promise<BridgeReply> => {
-      const text = () => new TextDecoder().decode(data.subarray(0, Math.min(arg, capacity)));
+      // TextDecoder refuses views of shared memory: copy the request out first.
+      const text = (n: number) => new TextDecoder().decode(data.slice(0, Math.min(n, capacity)));
       switch (op) {
         case BridgeOp.STDIN_READ: {
           const bytes = await stdin.read(Math.min(arg, capacity));
@@ -309,7 +317,7 @@ export class BrowserRuntime {
           return { status: (await stdin.waitReadable(arg < 0 ? null : arg)) ? 0 : BridgeStatus.TIMEOUT };
         case BridgeOp.FETCH_OBJECT: {
           const ok = await Promise.all(
-            text()
+            text(arg)
               .split('\n')
               .map((d) => fetcher.fetch(d).then(
                 () => true,
@@ -319,7 +327,7 @@ export class BrowserRuntime {
           return { status: ok.every(Boolean) ? 0 : BridgeStatus.ERROR };
         }
         case BridgeOp.READ_OBJECT: {
-          const digest = new TextDecoder().decode(data.subarray(0, 71));
+          const digest = text(71);
           let plain: Uint8Array;
           try {
             plain = await fetcher.fetch(digest);
