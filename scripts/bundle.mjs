@@ -84,4 +84,5 @@ const browser = await build({
   logLevel: 'warning',
 });
 await writeFile(join(browserOut, 'meta.json'), JSON.stringify(browser.metafile));
-for (const file of ['run.html', 'run.css']) await copyFile(join(root, 'src/web/static', file), join(browserOut, file));
+for (const file of ['run.html', 'run.css'])
+  await copyFile(join(root, 'src/web/static', file), join(browserOut, file));

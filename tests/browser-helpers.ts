@@ -36,7 +36,7 @@ export async function startFixture(dir: string): Promise<BrowserFixture> {
   const pub = clientHome(join(dir, 'pub'), await addUser('pub', 'publisher'));
   const tree = sqliteTree(join(dir, 'tree'));
   mkdirSync(join(tree, 'share'));
-  writeFileSync(join(tree, 'share/data.sql'), "create table t(x);\ninsert into t values (40), (2);\n");
+  writeFileSync(join(tree, 'share/data.sql'), 'create table t(x);\ninsert into t values (40), (2);\n');
   const args = ['pack', tree, '--name', 'sqlite', '--version', '1.0.0', '--entry', '/bin/sqlite3.wasm'];
   const packed = await pub.run([...args, '--env', 'HOME=/']);
   assert.equal(packed.code, 0, packed.stderr);
@@ -49,12 +49,17 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox'] });
 }
 
-export const terminalText = (page: Page) => page.locator('#terminal').textContent().then((t) => t ?? '');
+export const terminalText = (page: Page) =>
+  page
+    .locator('#terminal')
+    .textContent()
+    .then((t) => t ?? '');
 
 /** Waits until the terminal's text matches `re` (the guest printed it). */
 export async function waitForTerminal(page: Page, re: RegExp): Promise<void> {
   await page.waitForFunction(
-    ([source, flags]) => new RegExp(source!, flags).test(document.getElementById('terminal')!.textContent ?? ''),
+    ([source, flags]) =>
+      new RegExp(source!, flags).test(document.getElementById('terminal')!.textContent ?? ''),
     [re.source, re.flags],
   );
 }

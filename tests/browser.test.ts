@@ -63,9 +63,9 @@ describe('the browser runtime', () => {
     const saved = () =>
       page.evaluate(async () => {
         type Runtime = { listState(a: string): Promise<{ path: string; size: number }[]> };
-        const entries = await (window as unknown as { capsule: { runtime: Runtime } }).capsule.runtime.listState(
-          'sqlite',
-        );
+        const entries = await (
+          window as unknown as { capsule: { runtime: Runtime } }
+        ).capsule.runtime.listState('sqlite');
         return (
           entries.some((e) => e.path === 'notes.db' && e.size > 0) &&
           !entries.some((e) => e.path.endsWith('-journal'))
@@ -116,7 +116,10 @@ describe('the browser runtime', () => {
     test(`a file the app wrote persists across a page reload (${storage})`, async () => {
       const page = await open('sqlite', ['/notes.db'], bob, `state=${storage}`);
       await waitForState(page, 'running');
-      await typeLine(page, "create table n(t); insert into n values ('kept in the browser'); select 'inserted';");
+      await typeLine(
+        page,
+        "create table n(t); insert into n values ('kept in the browser'); select 'inserted';",
+      );
       await waitForTerminal(page, /inserted/);
       await waitForSavedDb(page);
       assert.match((await page.locator('#state-status').textContent()) ?? '', new RegExp(storage));
@@ -132,7 +135,10 @@ describe('the browser runtime', () => {
   test('a state exported from the browser imports locally, and one exported locally imports in the browser', async () => {
     const page = await open('sqlite', ['/notes.db'], bob);
     await waitForState(page, 'running');
-    await typeLine(page, "create table n(t); insert into n values ('written in the tab'); select 'inserted';");
+    await typeLine(
+      page,
+      "create table n(t); insert into n values ('written in the tab'); select 'inserted';",
+    );
     await waitForTerminal(page, /inserted/);
     await waitForSavedDb(page);
     const download = page.waitForEvent('download');
@@ -162,10 +168,12 @@ describe('the browser runtime', () => {
     const exported = await local.run(['state', 'export', 'sqlite', back]);
     assert.equal(exported.code, 0, exported.stderr);
     await page.setInputFiles('#import', back);
-    await page.waitForFunction(() => /state imported/.test(document.getElementById('state-status')!.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /state imported/.test(document.getElementById('state-status')!.textContent ?? ''),
+    );
     await page.reload();
     await waitForState(page, 'running');
-    await typeLine(page, 'select group_concat(t, \' + \') from n;');
+    await typeLine(page, "select group_concat(t, ' + ') from n;");
     await waitForTerminal(page, /written in the tab \+ written on the command line/);
 
     // A damaged archive is refused whole, and the state stays as it was.
@@ -174,7 +182,9 @@ describe('the browser runtime', () => {
     const damaged = join(t.path, 'damaged.capstate');
     writeFileSync(damaged, bad);
     await page.setInputFiles('#import', damaged);
-    await page.waitForFunction(() => /import refused/.test(document.getElementById('state-status')!.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /import refused/.test(document.getElementById('state-status')!.textContent ?? ''),
+    );
     assert.match((await page.locator('#state-status').textContent()) ?? '', /not a valid state archive/);
     await screenshot(page, 'browser-state-import');
     await page.context().close();

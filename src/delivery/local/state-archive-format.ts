@@ -50,7 +50,8 @@ export function parseHeader(bytes: Uint8Array): ArchiveHeader {
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badArchive('a header is not an object');
   const h = v as Record<string, unknown>;
-  for (const k of Object.keys(h)) if (!KEYS.has(k)) throw badArchive(`unknown header key ${JSON.stringify(k)}`);
+  for (const k of Object.keys(h))
+    if (!KEYS.has(k)) throw badArchive(`unknown header key ${JSON.stringify(k)}`);
   const { path, type, mode, size, mtime, target } = h;
   if (typeof path !== 'string') throw badArchive('a header has no path');
   const problem = pathProblem(path);
@@ -102,7 +103,8 @@ export class ArchiveOrder {
   check(header: ArchiveHeader): void {
     const parent = header.path.includes('/') ? header.path.slice(0, header.path.lastIndexOf('/')) : '';
     if (this.seen.has(header.path)) throw badArchive(`${header.path} appears twice`);
-    if (!this.dirs.has(parent)) throw badArchive(`${header.path}: its parent is not a directory listed before it`);
+    if (!this.dirs.has(parent))
+      throw badArchive(`${header.path}: its parent is not a directory listed before it`);
     this.seen.add(header.path);
     if (header.type === 'dir') this.dirs.add(header.path);
   }

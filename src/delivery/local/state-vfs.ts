@@ -30,7 +30,7 @@ function* walk(fs: FileSystem, dir: string): Generator<ArchiveRecord> {
       const h = fs.open(path, { read: true, write: false });
       try {
         const data = new Uint8Array(Number(h.stat().size));
-        for (let at = 0; at < data.length; ) {
+        for (let at = 0; at < data.length;) {
           const n = h.read(data.subarray(at), at);
           if (n === 0) break;
           at += n;
@@ -81,7 +81,7 @@ export function restoreState(fs: FileSystem, records: readonly ArchiveRecord[]):
       const h = fs.open(r.path, { read: false, write: true, create: true, exclusive: true });
       try {
         const data = r.data ?? new Uint8Array(0);
-        for (let at = 0; at < data.length; ) at += h.write(data.subarray(at), at);
+        for (let at = 0; at < data.length;) at += h.write(data.subarray(at), at);
         h.setTimes(mtime, mtime);
       } finally {
         h.close();

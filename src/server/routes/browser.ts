@@ -115,7 +115,8 @@ export const browserRoutes: Route[] = [
     method: 'GET',
     path: '/browser/resolve/{target}',
     access: 'user',
-    summary: 'The version of NAME[@SPEC] the caller gets (channel, range, latest or a pin): {"name", "version"}',
+    summary:
+      'The version of NAME[@SPEC] the caller gets (channel, range, latest or a pin): {"name", "version"}',
     responds: { status: 200, kind: 'json', description: '{"name", "version"}' },
     handler: resolve,
   },

@@ -50,7 +50,8 @@ export class ChunkFetcher {
   }
 
   private async fetchOnce(digest: string): Promise<Uint8Array> {
-    if (!DIGEST_RE.test(digest)) throw new RemoteError('BAD_RESPONSE', `not a digest: ${digest.slice(0, 80)}`);
+    if (!DIGEST_RE.test(digest))
+      throw new RemoteError('BAD_RESPONSE', `not a digest: ${digest.slice(0, 80)}`);
     let problem = '';
     for (let attempt = 0; attempt < 2; attempt++) {
       const { bytes } = await this.client.bytes(`/objects/${digest}`);

@@ -38,7 +38,11 @@ export async function resolveVersion(
   );
 }
 
-export async function loadPackage(client: RemoteClient, name: string, version: string): Promise<LoadedPackage> {
+export async function loadPackage(
+  client: RemoteClient,
+  name: string,
+  version: string,
+): Promise<LoadedPackage> {
   const path = `/packages/${encodeURIComponent(name)}/${encodeURIComponent(version)}`;
   const record = await client.json<{ digest?: unknown }>('GET', path);
   if (typeof record.digest !== 'string' || !DIGEST_RE.test(record.digest))

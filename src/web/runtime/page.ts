@@ -10,7 +10,13 @@
  *
  * Everything the app prints goes in with textContent: app output is never markup.
  */
-import { connect, type BrowserRuntime, type BrowserSession, type Credentials, type ExitInfo } from './session.js';
+import {
+  connect,
+  type BrowserRuntime,
+  type BrowserSession,
+  type Credentials,
+  type ExitInfo,
+} from './session.js';
 import * as api from './index.js';
 
 const TOKEN_KEY = 'capsule.token';

@@ -29,8 +29,7 @@ export interface BrowserWorkerSpec {
 }
 
 export type PageMessage =
-  | { t: 'spec'; spec: BrowserWorkerSpec }
-  | { t: 'module'; module?: WebAssembly.Module; none?: boolean };
+  { t: 'spec'; spec: BrowserWorkerSpec } | { t: 'module'; module?: WebAssembly.Module; none?: boolean };
 
 export type BrowserWorkerMessage =
   | { t: 'wake' }

@@ -18,18 +18,19 @@ import { layerEntryChunks } from '../../delivery/entry-chunks.js';
 import { effectiveSettings, emptyPolicy, emptyUserSettings } from '../../delivery/local/settings-merge.js';
 import type { ArchiveRecord } from '../../delivery/local/state-archive-format.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../../vfs/union-layout.js';
-import { BridgeHost, BridgeOp, BridgeStatus, createBridgeBuffer, type BridgeReply } from '../../runtime/bridge.js';
+import {
+  BridgeHost,
+  BridgeOp,
+  BridgeStatus,
+  createBridgeBuffer,
+  type BridgeReply,
+} from '../../runtime/bridge.js';
 import { functionNames, runnableBytes, type ModuleLayout } from '../../runtime/module-stream.js';
 import { SEMVER_RE } from '../../package/types.js';
 import { ChunkFetcher } from './chunk-fetcher.js';
 import { loadPackage, resolveVersion, type LoadedPackage } from './package-loader.js';
 import { StdinQueue } from './stdin.js';
-import {
-  archiveOf,
-  defaultStateStorage,
-  recordsOf,
-  type StateStorage,
-} from './state-storage.js';
+import { archiveOf, defaultStateStorage, recordsOf, type StateStorage } from './state-storage.js';
 import type { BrowserWorkerMessage, BrowserWorkerSpec, PageMessage } from './protocol.js';
 
 /** How requests prove who the user is: a bearer token, or the browser's own cookies (a console session). */
@@ -319,10 +320,12 @@ export class BrowserRuntime {
           const ok = await Promise.all(
             text(arg)
               .split('\n')
-              .map((d) => fetcher.fetch(d).then(
-                () => true,
-                () => false,
-              )),
+              .map((d) =>
+                fetcher.fetch(d).then(
+                  () => true,
+                  () => false,
+                ),
+              ),
           );
           return { status: ok.every(Boolean) ? 0 : BridgeStatus.ERROR };
         }
@@ -398,7 +401,8 @@ export class BrowserRuntime {
           break;
       }
     };
-    worker.onerror = (e) => finish({ kind: 'fail', code: 125, message: `the guest's worker failed: ${e.message}` });
+    worker.onerror = (e) =>
+      finish({ kind: 'fail', code: 125, message: `the guest's worker failed: ${e.message}` });
 
     return {
       name: pkg.name,

@@ -42,7 +42,10 @@ export class StdinQueue {
     if (this.ready()) return true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const woke = new Promise<boolean>((r) => this.waiters.push(() => r(true)));
-    const out = timeoutMs === null ? woke : Promise.race([woke, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
+    const out =
+      timeoutMs === null
+        ? woke
+        : Promise.race([woke, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
     const ready = await out;
     clearTimeout(timer);
     return ready;

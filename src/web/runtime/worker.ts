@@ -66,18 +66,21 @@ function writer(t: 'stdout' | 'stderr'): StdioStream {
 
 function buildView(spec: BrowserWorkerSpec, bridge: BridgeClient) {
   const refused = new Set<string>();
-  const cache = new ChunkCache((digest, size) => {
-    try {
-      return readObject(bridge, digest, size);
-    } catch (e) {
-      // Never hand unverified bytes to the guest: it gets EIO, the user a warning.
-      if (!refused.has(digest)) {
-        refused.add(digest);
-        post({ t: 'warn', message: `refused chunk ${digest}: ${(e as Error).message}` });
+  const cache = new ChunkCache(
+    (digest, size) => {
+      try {
+        return readObject(bridge, digest, size);
+      } catch (e) {
+        // Never hand unverified bytes to the guest: it gets EIO, the user a warning.
+        if (!refused.has(digest)) {
+          refused.add(digest);
+          post({ t: 'warn', message: `refused chunk ${digest}: ${(e as Error).message}` });
+        }
+        throw fsError(Errno.IO, `chunk ${digest}`);
       }
-      throw fsError(Errno.IO, `chunk ${digest}`);
-    }
-  }, 128 * 2 ** 20);
+    },
+    128 * 2 ** 20,
+  );
   let layers: FileSystem[];
   try {
     layers = spec.layers.map((index) => new LayerFileSystem(index, cache));
@@ -106,8 +109,10 @@ function loadSecondary(spec: BrowserWorkerSpec, layers: FileSystem[], bridge: Br
     return readWhole(new UnionFileSystem(layers, new MemoryFileSystem()), path);
   } catch (e) {
     const errno = (e as { errno?: number }).errno;
-    if (errno === Errno.NOENT) throw new ViewError(`its secondary module ${spec.secondary} is not in the package`);
-    if (errno === Errno.IO) throw new ViewError(`its secondary module ${spec.secondary} could not be read in full`);
+    if (errno === Errno.NOENT)
+      throw new ViewError(`its secondary module ${spec.secondary} is not in the package`);
+    if (errno === Errno.IO)
+      throw new ViewError(`its secondary module ${spec.secondary} could not be read in full`);
     throw e;
   }
 }
@@ -120,7 +125,11 @@ async function main(): Promise<void> {
     built = buildView(spec, bridge);
   } catch (e) {
     const err = e as { exitCode?: number; message?: string };
-    post({ t: 'fail', code: err.exitCode ?? 126, message: `${spec.label} cannot be started: ${err.message}` });
+    post({
+      t: 'fail',
+      code: err.exitCode ?? 126,
+      message: `${spec.label} cannot be started: ${err.message}`,
+    });
     return;
   }
   const { view, layers, upper } = built;
@@ -148,7 +157,11 @@ async function main(): Promise<void> {
           : errno === Errno.IO
             ? `its entry ${spec.entry} has corrupt chunks; refused`
             : `it is not a valid WebAssembly module: ${(e as Error).message}`;
-      post({ t: 'fail', code: errno === Errno.IO ? 125 : 126, message: `${spec.label} cannot be started: ${why}` });
+      post({
+        t: 'fail',
+        code: errno === Errno.IO ? 125 : 126,
+        message: `${spec.label} cannot be started: ${why}`,
+      });
       return;
     }
   }
