@@ -19,6 +19,8 @@ export interface BrowserFixture {
   server: ServerProcess;
   url: string;
   admin: ReturnType<typeof clientHome>;
+  /** A publisher's client. */
+  pub: ReturnType<typeof clientHome>;
   /** Creates a user and returns their token. */
   addUser(name: string, role?: string): Promise<string>;
 }
@@ -42,7 +44,7 @@ export async function startFixture(dir: string): Promise<BrowserFixture> {
   assert.equal(packed.code, 0, packed.stderr);
   const pushed = await pub.run(['push', 'sqlite@1.0.0', '--server', url]);
   assert.equal(pushed.code, 0, pushed.stderr);
-  return { server, url, admin, addUser };
+  return { server, url, admin, pub, addUser };
 }
 
 export function launchChromium(): Promise<Browser> {

@@ -5,12 +5,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { tempDir } from './helpers.js';
+import { capsule, tempDir, wasm } from './helpers.js';
 import { api, clientHome } from './server-helpers.js';
 import {
   ADMIN,
@@ -187,6 +187,30 @@ describe('the browser runtime', () => {
     );
     assert.match((await page.locator('#state-status').textContent()) ?? '', /not a valid state archive/);
     await screenshot(page, 'browser-state-import');
+    await page.context().close();
+  });
+
+  test('a split package runs in the tab: a path outside the profile loads the secondary on demand', async () => {
+    const tree = join(t.path, 'split-tree');
+    mkdirSync(join(tree, 'bin'), { recursive: true });
+    cpSync(wasm('split_paths'), join(tree, 'bin/split_paths.wasm'));
+    writeFileSync(join(tree, 'data.txt'), 'some data\n');
+    const paths = ['sum', '10', 'sort', 'float', '3', 'ptr', '5', 'file', '/data.txt'];
+    const reference = await capsule(['run', '--dir', `${tree}::/`, wasm('split_paths'), '--', ...paths]);
+    assert.equal(reference.code, 0, reference.stderr);
+    const { pub } = fx;
+    const pack = ['pack', tree, '--name', 'sp', '--version', '1.0.0', '--entry', '/bin/split_paths.wasm'];
+    assert.equal((await pub.run(pack)).code, 0);
+    const rec = await pub.run(['profile', 'record', '--split', 'sp', '--', 'hello']);
+    assert.equal(rec.code, 0, rec.stderr);
+    assert.equal((await pub.run(['push', 'sp@1.0.0', '--server', fx.url])).code, 0);
+    const g = await fx.admin.run(['admin', 'grant', 'sp', '--user', 'bob', '--server', fx.url]);
+    assert.equal(g.code, 0, g.stderr);
+
+    const page = await open('sp@1.0.0', paths, bob);
+    await waitForState(page, 'ended');
+    assert.match((await page.locator('#status').textContent()) ?? '', /sp@1\.0\.0: exited with code 0/);
+    assert.equal(await terminalText(page), reference.stdout);
     await page.context().close();
   });
 
