@@ -22,3 +22,6 @@ node dist/bench/pack.js "$@"
 
 echo "==> packages: run from a package vs a directory; dedup across versions (docs/benchmarks.md)"
 node dist/bench/package.js "$@"
+
+echo "==> browser: cold start in a chromium tab (docs/benchmarks.md, Browser)"
+node dist/bench/browser.js "$@"
