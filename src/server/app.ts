@@ -15,6 +15,7 @@ import { objectRoutes } from './routes/objects.js';
 import { packageRoutes } from './routes/packages.js';
 import { sessionRoutes } from './routes/session.js';
 import { usageRoutes } from './routes/usage.js';
+import { consoleRoutes } from './console/index.js';
 
 export const SERVER_API_VERSION = '1.1.0';
 
@@ -42,6 +43,7 @@ export function createApp(state: ServerState, onError: (e: unknown) => void): Ha
     ...adminRoutes,
     ...channelRoutes,
     ...usageRoutes,
+    ...consoleRoutes,
   ];
   const doc = openApiDocument(routes, SERVER_API_VERSION);
   const compiled: CompiledRoute[] = routes.map(compile);

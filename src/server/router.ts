@@ -16,6 +16,8 @@ export interface ServerState {
   allowUnsigned: boolean;
   /** The largest object an upload may carry, in bytes. */
   maxObjectBytes: number;
+  /** Believe X-Forwarded-Proto (a TLS-terminating proxy in front): console cookies become Secure. */
+  trustProxy?: boolean;
 }
 
 export interface RequestContext {

@@ -17,11 +17,14 @@ Options
   --data DIR               data directory (default $CAPSULE_HOME/server)
   --allow-unsigned         accept packages with no signature by a key in DIR/trust
   --max-object-bytes N     the largest object an upload may carry (default ${DEFAULT_MAX_OBJECT_BYTES})
+  --trust-proxy            behind a TLS-terminating proxy: believe X-Forwarded-Proto, so the
+                           web console's cookie is Secure for https visitors (docs/console.md)
   -h, --help               show this help
 
 On the first start with an empty DIR the user "admin" is created. Its token
 is $CAPSULE_ADMIN_TOKEN when that is set; otherwise one is generated and
-printed once. SIGTERM or SIGINT stops the server gracefully: it stops
+printed once. $CAPSULE_ADMIN_PASSWORD, when set, becomes its password for
+the web console (URL/console/). SIGTERM or SIGINT stops the server gracefully: it stops
 accepting, lets requests in flight finish, and closes the database.`;
 
 export async function serve(argv: string[]): Promise<number> {
@@ -33,6 +36,7 @@ export async function serve(argv: string[]): Promise<number> {
       data: { type: 'string' },
       'allow-unsigned': { type: 'boolean' },
       'max-object-bytes': { type: 'string' },
+      'trust-proxy': { type: 'boolean' },
     },
     serveUsage,
   );
@@ -59,6 +63,8 @@ export async function serve(argv: string[]): Promise<number> {
       allowUnsigned: values['allow-unsigned'] ?? false,
       maxObjectBytes,
       adminToken: process.env.CAPSULE_ADMIN_TOKEN || undefined,
+      adminPassword: process.env.CAPSULE_ADMIN_PASSWORD || undefined,
+      trustProxy: values['trust-proxy'] ?? false,
       onError: (e) => process.stderr.write(`capsule serve: ${(e as Error)?.stack ?? e}\n`),
     });
   } catch (e) {
@@ -70,6 +76,7 @@ export async function serve(argv: string[]): Promise<number> {
     );
   }
   process.stdout.write(`capsule server listening on ${server.url} (data in ${dataDir})\n`);
+  process.stdout.write(`web console: ${server.url}/console/\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
