@@ -11,7 +11,7 @@
 // as new URL('./worker-main.js', import.meta.url) keep pointing at the same
 // files.
 import { build } from 'esbuild';
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { URL, fileURLToPath } from 'node:url';
 
@@ -62,3 +62,30 @@ for (const [entry, lazy] of entries) {
     ],
   });
 }
+
+// The web console (docs/console.md): its script with xterm.js, and its styles
+// with xterm's, bundled into dist/console/, which `capsule serve` serves at
+// /console/. Nothing comes from a CDN; the page's CSP allows only this origin.
+const consoleOut = join(root, 'dist/console');
+await build({
+  entryPoints: {
+    console: join(root, 'src/web/console/main.ts'),
+  },
+  outdir: consoleOut,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome120', 'firefox120', 'safari17'],
+  minify: true,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+await build({
+  entryPoints: { console: join(root, 'src/web/console/static/console.css') },
+  outdir: consoleOut,
+  bundle: true,
+  minify: true,
+  logLevel: 'warning',
+});
+for (const file of ['index.html', 'icon.svg'])
+  await copyFile(join(root, 'src/web/console/static', file), join(consoleOut, file));
