@@ -1,8 +1,8 @@
 /**
  * Building the console's DOM. Text goes in as text nodes and attribute
  * values through setAttribute, so an app name, a version, a user name or
- * anything a server or an app sent is never parsed as markup. There is no
- * innerHTML in the console (tests/console-xss.test.ts checks the source).
+ * anything a server or an app sent is never parsed as markup. Nothing in
+ * the console turns a string into HTML (tests/console-auth.test.ts checks).
  */
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
