@@ -22,3 +22,6 @@ node dist/bench/pack.js "$@"
 
 echo "==> packages: run from a package vs a directory; dedup across versions (docs/benchmarks.md)"
 node dist/bench/package.js "$@"
+
+echo "==> cloud sessions: keystroke-to-echo latency, memory per idle session (docs/benchmarks.md, Cloud sessions)"
+node dist/bench/cloud.js

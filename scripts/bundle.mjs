@@ -22,7 +22,7 @@ const out = (src) => join(root, 'dist', relative(root, src).replace(/\.ts$/, '.j
 const entries = [
   ['src/runtime/node/worker-main.ts', []],
   ['src/delivery/local/view-node.ts', []],
-  ['src/cli/commands/run.ts', ['./run-package.js']],
+  ['src/cli/commands/run.ts', ['./run-package.js', './run-cloud.js']],
   ['src/cli/commands/run-package.ts', []],
 ];
 

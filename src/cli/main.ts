@@ -106,9 +106,14 @@ const commands: Record<string, Command> = {
     describe: 'list the apps on a server that you may use',
     load: async () => (await import('./commands/remote.js')).catalog,
   },
+  sessions: {
+    group: 'Server',
+    describe: 'list or end your cloud sessions',
+    load: async () => (await import('./commands/sessions.js')).sessions,
+  },
   admin: {
     group: 'Server',
-    describe: 'manage users, groups, grants, channels, yanks; read usage and the audit log',
+    describe: 'manage users, groups, grants, channels, yanks, cloud sessions; read usage and the audit log',
     load: async () => (await import('./commands/admin.js')).admin,
   },
   keygen: {

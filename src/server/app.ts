@@ -14,6 +14,7 @@ import { channelRoutes } from './routes/channels.js';
 import { objectRoutes } from './routes/objects.js';
 import { packageRoutes } from './routes/packages.js';
 import { sessionRoutes } from './routes/session.js';
+import { cloudRoutes } from './cloud/index.js';
 import { usageRoutes } from './routes/usage.js';
 import { consoleRoutes } from './console/index.js';
 
@@ -41,6 +42,7 @@ export function createApp(state: ServerState, onError: (e: unknown) => void): Ha
     ...objectRoutes,
     ...packageRoutes,
     ...adminRoutes,
+    ...cloudRoutes,
     ...channelRoutes,
     ...usageRoutes,
     ...consoleRoutes,

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FsObjectStore } from '../store/fs/index.js';
 import type { MetadataStore, Role, User } from './metadata/types.js';
+import type { CloudService } from './cloud/index.js';
 
 export interface ServerState {
   meta: MetadataStore;
@@ -18,6 +19,8 @@ export interface ServerState {
   maxObjectBytes: number;
   /** Believe X-Forwarded-Proto (a TLS-terminating proxy in front): console cookies become Secure. */
   trustProxy?: boolean;
+  /** Cloud sessions (cloud/), when this server runs them. */
+  cloud?: CloudService;
 }
 
 export interface RequestContext {

@@ -3,6 +3,7 @@ import { parseCommand } from '../argv.js';
 import { CliError } from '../errors.js';
 import { adminApps } from './admin-apps.js';
 import { asRemoteCliError, clientFor, serverOf } from './remote-common.js';
+import { sessionCommand } from './sessions.js';
 
 export const adminUsage = `Usage: capsule admin COMMAND [options] --server URL
 
@@ -29,6 +30,8 @@ Commands
                                   (stream, local, pull, cloud); WHEN is a date,
                                   a time, or 30m, 12h, 7d
   audit [--limit N]               the audit log: every admin action
+  sessions                        every cloud session on the server
+  end-session ID                  end a cloud session (audited)
 
 Clients get: URL/NAME -> the stable channel's version (else the highest
 version that is not yanked); URL/NAME@beta or --channel beta -> that channel;
@@ -124,6 +127,15 @@ export async function admin(argv: string[]): Promise<number> {
         r.entries
           .map((e) => `${e.at}  ${e.actor.padEnd(12)}${e.action.padEnd(18)}${JSON.stringify(e.detail)}`)
           .join('\n'),
+      );
+    } else if (cmd === 'sessions' || cmd === 'end-session') {
+      if (cmd === 'end-session' ? !sub || arg : sub)
+        throw usage(`expected: ${cmd}${cmd === 'end-session' ? ' ID' : ''}`);
+      await sessionCommand(
+        client,
+        '/admin/sessions',
+        cmd === 'end-session' ? sub : undefined,
+        values.json ?? false,
       );
     } else if (
       !(await adminApps(client, cmd!, {

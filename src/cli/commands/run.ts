@@ -25,6 +25,9 @@ TARGET
                             @1.2.3 pins. When the server cannot be reached, the
                             newest matching copy from it in the local store runs,
                             with a warning
+  --cloud http(s)://HOST:PORT/NAME[@VERSION]
+                            run it on the server instead, with this terminal
+                            attached (docs/cloud.md)
 
 Options
   --dir HOST::GUEST         grant the host directory HOST to the app at GUEST
@@ -37,6 +40,12 @@ Options
   --allow-unsigned          run a bundle that no trusted key signed
   --ephemeral               run a package on a throwaway state layer (nothing
                             it writes is kept)
+  --cloud                   run TARGET (a server URL/NAME) as a cloud session
+                            on the server, attached to this terminal; your
+                            state there is the server's copy (see 'capsule
+                            state push|pull')
+  --session ID              with --cloud, TARGET a server URL: attach to your
+                            running session ID (its recent output is replayed)
   --channel C               for a server target: follow channel C (stable, beta)
   -h, --help                show this help
 
@@ -60,6 +69,8 @@ const options = {
   memory: { type: 'string' },
   'allow-unsigned': { type: 'boolean' },
   ephemeral: { type: 'boolean' },
+  cloud: { type: 'boolean' },
+  session: { type: 'string' },
   channel: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -143,6 +154,22 @@ export async function run(argv: string[]): Promise<number> {
   if (!target) throw new CliError('missing TARGET', 125, undefined, runUsage);
   if (positionals.length > 1)
     throw new CliError(`unexpected argument: ${positionals[1]}`, 125, undefined, runUsage);
+  if (values.session !== undefined && !values.cloud)
+    throw new CliError('--session needs --cloud', 125, undefined, runUsage);
+  if (values.cloud) {
+    const local = ['dir', 'ro-dir', 'env', 'timeout', 'memory', 'allow-unsigned', 'ephemeral'] as const;
+    const given = local.find((k) => values[k] !== undefined);
+    if (given)
+      throw new CliError(
+        `--${given} does not apply to a cloud session: the server sets its limits and grants no host directories`,
+        125,
+        undefined,
+        runUsage,
+      );
+    // Loaded only for cloud runs: the WebSocket client stays off the local path.
+    const { runCloud } = await import('./run-cloud.js');
+    return runCloud({ target, args: rest, session: values.session, channel: values.channel });
+  }
 
   const env: [string, string][] = (values.env ?? []).map((pair) => {
     const eq = pair.indexOf('=');

@@ -1,11 +1,12 @@
 import { concatBytes } from '../bytes.js';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { isatty } from 'node:tty';
 import { BridgeHost, BridgeOp, BridgeStatus, createBridgeBuffer, type BridgeReply } from '../bridge.js';
 import { WASM_PAGE, limitMemory, ModuleFormatError } from '../limits.js';
 import { readFile } from 'node:fs/promises';
 import { StdinSource } from './stdin.js';
 import { takePrestartedWorker } from './prestart.js';
+import { threadCpuSeconds } from './thread-cpu.js';
 import type { MountSpec, ViewSpec, WorkerMessage, WorkerSpec } from './protocol.js';
 
 export type { MountSpec, ViewSpec } from './protocol.js';
@@ -39,6 +40,31 @@ export interface SessionOptions {
   onWarning?: (message: string) => void;
   /** The entry is instrumented (wasm-split --instrument): return its function profile. */
   functionProfile?: boolean;
+  /** Where stdin comes from and stdout/stderr go, instead of the host's fds 0-2 (a cloud session). */
+  stdio?: SessionStdio;
+  /** CPU seconds the guest's thread may use (Linux; checked when the budget could be spent); ends as a timeout with clock 'cpu'. */
+  cpuSeconds?: number;
+  /** Ends the session, as SIGTERM would, when aborted. */
+  abort?: AbortSignal;
+  /** false: SIGINT and SIGTERM are the caller's business (a server runs many sessions). Default true. */
+  handleSignals?: boolean;
+  /** V8 heap limits of the guest's worker (its JS side: the filesystem, caches; not the guest's linear memory). */
+  resourceLimits?: ResourceLimits;
+}
+
+/** Stdio that is not the host's: a stream for stdin, a callback for output. */
+export interface SessionStdio {
+  stdin: NodeJS.ReadableStream;
+  /** What the guest's isatty says for fds 0, 1, 2. */
+  tty: [boolean, boolean, boolean];
+  /**
+   * Output as the guest writes it, in order. Call `taken` once it is consumed:
+   * until then its bytes count against `window`, and the guest's next write
+   * waits while the window is full.
+   */
+  output: (fd: 1 | 2, data: Uint8Array, taken: () => void) => void;
+  /** Bytes in flight before the guest waits (default 256 KiB). */
+  window?: number;
 }
 
 export type SessionResult = SessionEnd & {
@@ -52,7 +78,7 @@ type SessionEnd =
   | { kind: 'exit'; code: number }
   | { kind: 'trap'; reason: string; func: string | null }
   | { kind: 'fail'; code: number; message: string }
-  | { kind: 'timeout'; seconds: number }
+  | { kind: 'timeout'; seconds: number; clock?: 'cpu' }
   | { kind: 'signal'; signal: NodeJS.Signals };
 
 async function compileBytes(
@@ -75,7 +101,9 @@ async function compileBytes(
  */
 export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const bridgeBuffer = createBridgeBuffer();
-  const stdin = new StdinSource();
+  const stdin = new StdinSource(opts.stdio?.stdin);
+  const outputWindow = opts.stdio ? new SharedArrayBuffer(8) : undefined;
+  if (outputWindow) Atomics.store(new Int32Array(outputWindow), 1, opts.stdio!.window ?? 256 * 1024);
   const spec: WorkerSpec = {
     hostCompiles:
       opts.wasmPath !== undefined || opts.entryBytes !== undefined || opts.compileEntry !== undefined,
@@ -87,8 +115,9 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     mounts: opts.mounts,
     memoryPages:
       opts.memoryMiB === undefined ? undefined : Math.floor((opts.memoryMiB * 2 ** 20) / WASM_PAGE),
-    tty: [isatty(0), isatty(1), isatty(2)],
+    tty: opts.stdio?.tty ?? [isatty(0), isatty(1), isatty(2)],
     bridge: bridgeBuffer,
+    output: outputWindow,
     functionProfile: opts.functionProfile,
   };
 
@@ -111,13 +140,14 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     return { status: BridgeStatus.ERROR };
   });
 
-  const prestarted = takePrestartedWorker();
+  const prestarted = opts.resourceLimits ? undefined : takePrestartedWorker();
   const worker =
     prestarted ??
     new Worker(new URL('./worker-main.js', import.meta.url), {
       workerData: spec,
       stdout: false,
       stderr: false,
+      resourceLimits: opts.resourceLimits,
     });
   if (prestarted) prestarted.postMessage({ t: 'spec', spec });
 
@@ -158,22 +188,39 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     let viewResult: unknown;
     let functionProfile: Uint8Array | undefined;
     const timers: NodeJS.Timeout[] = [];
+    let cpuTimer: NodeJS.Timeout | undefined;
     const finish = (end: SessionEnd) => {
       if (settled) return;
       const r: SessionResult = viewResult === undefined ? { ...end } : { ...end, viewResult };
       if (functionProfile) r.functionProfile = functionProfile;
       settled = true;
       for (const t of timers) clearTimeout(t);
+      clearTimeout(cpuTimer);
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigterm);
+      opts.abort?.removeEventListener('abort', onAbort);
       stdin.stop();
       void worker.terminate();
       resolve(r);
     };
     const onSigint = () => finish({ kind: 'signal', signal: 'SIGINT' });
     const onSigterm = () => finish({ kind: 'signal', signal: 'SIGTERM' });
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigterm);
+    if (opts.handleSignals !== false) {
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigterm);
+    }
+    const onAbort = () => finish({ kind: 'signal', signal: 'SIGTERM' });
+    if (opts.abort?.aborted) onAbort();
+    opts.abort?.addEventListener('abort', onAbort, { once: true });
+    // CPU time can only be spent as fast as wall time passes: look again when the rest of the budget could be gone.
+    const checkCpu = (tid: number) => {
+      const limit = opts.cpuSeconds!;
+      const used = threadCpuSeconds(tid);
+      if (used === null || settled) return;
+      if (used >= limit) finish({ kind: 'timeout', seconds: limit, clock: 'cpu' });
+      else cpuTimer = setTimeout(() => checkCpu(tid), Math.max(100, (limit - used) * 1000));
+    };
+    const outputCell = outputWindow ? new Int32Array(outputWindow) : undefined;
     if (opts.timeoutSeconds !== undefined) {
       timers.push(
         setTimeout(
@@ -188,6 +235,20 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
         case 'wake':
           void bridge.serve();
           break;
+        case 'thread':
+          if (opts.cpuSeconds !== undefined) checkCpu(m.tid);
+          break;
+        case 'output': {
+          const n = m.data.length;
+          let taken = false;
+          opts.stdio?.output(m.fd, m.data, () => {
+            if (taken) return;
+            taken = true;
+            Atomics.sub(outputCell!, 0, n);
+            Atomics.notify(outputCell!, 0);
+          });
+          break;
+        }
         case 'view-result':
           viewResult = m.data;
           break;

@@ -3,7 +3,8 @@ import { WasiExit, WasiHost } from '../../wasi/host.js';
 import { BridgeClient, BridgeOp, BridgeStatus } from '../bridge.js';
 import { describeTrap } from '../trap.js';
 import { limitMemory, ModuleFormatError } from '../limits.js';
-import { fdWriter } from './stdio.js';
+import { fdWriter, messageWriter } from './stdio.js';
+import { ownThreadId } from './thread-cpu.js';
 import { placeholderImports, readFunctionProfile, PLACEHOLDER_NS } from '../split.js';
 import { HostFileSystem } from '../../vfs/host/hostfs.js';
 import type { Preopen, StdioStream } from '../../wasi/host.js';
@@ -132,6 +133,9 @@ async function loadView(bridge: BridgeClient): Promise<BuiltView> {
 
 async function main(): Promise<void> {
   await specArrived;
+  // For a CPU-time limit: the main thread reads this thread's CPU time (thread-cpu.ts).
+  const tid = ownThreadId();
+  if (tid !== null) post({ t: 'thread', tid });
   const bridge = new BridgeClient(spec.bridge, () => post({ t: 'wake' }));
   let view: BuiltView;
   try {
@@ -172,8 +176,10 @@ async function main(): Promise<void> {
     }
   }
 
-  const stdout = fdWriter(1, spec.tty[1]);
-  const stderr = fdWriter(2, spec.tty[2]);
+  const out = spec.output;
+  const send = (m: WorkerMessage, transfer: ArrayBuffer[]) => port.postMessage(m, transfer);
+  const stdout = out ? messageWriter(1, spec.tty[1], out, send) : fdWriter(1, spec.tty[1]);
+  const stderr = out ? messageWriter(2, spec.tty[2], out, send) : fdWriter(2, spec.tty[2]);
   if (view.onFirstOutput) watchFirstOutput([stdout, stderr], view.onFirstOutput);
   const host = new WasiHost({
     args: spec.args,
