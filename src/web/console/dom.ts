@@ -47,6 +47,7 @@ export function clear(el: Element): void {
 }
 
 let liveRegion: HTMLElement | null = null;
+let fade: ReturnType<typeof setTimeout> | undefined;
 
 /** Says `text` to screen readers and shows it in the status line (role=status). */
 export function announce(text: string, kind: 'info' | 'error' = 'info'): void {
@@ -54,6 +55,9 @@ export function announce(text: string, kind: 'info' | 'error' = 'info'): void {
   if (!liveRegion) return;
   liveRegion.textContent = text;
   liveRegion.dataset.kind = kind;
+  clearTimeout(fade);
+  const region = liveRegion;
+  if (kind === 'info') fade = setTimeout(() => (region.textContent = ''), 6000);
 }
 
 export function formatBytes(n: number): string {

@@ -6,7 +6,7 @@
  * focus to its heading, so screen readers announce it.
  */
 import { ApiError, get, post, setCsrf, type User } from './api.js';
-import { announce, clear, field, h } from './dom.js';
+import { announce, field, h } from './dom.js';
 import { catalogPage } from './catalog.js';
 import { cloudPage } from './cloud.js';
 import { filesPage } from './files.js';
@@ -43,6 +43,8 @@ const main = document.getElementById('main')!;
 const top = document.getElementById('top')!;
 let user: User | null = null;
 let leaving: (() => void)[] = [];
+/** Bumped by every render: a page still loading when the user moved on renders into a detached element. */
+let generation = 0;
 
 function route(): { name: string; params: string[]; query: URLSearchParams } {
   const hash = location.hash.startsWith('#/') ? location.hash.slice(2) : 'catalog';
@@ -91,9 +93,11 @@ async function show(): Promise<void> {
   if (location.hash && !location.hash.startsWith('#/')) return; // an in-page anchor (the skip link)
   const r = route();
   const entry = PAGES[r.name];
+  const gen = ++generation;
   top.hidden = false;
   renderNav(r.name);
-  clear(main);
+  const view = h('div', { class: 'page' });
+  main.replaceChildren(view);
   if (!entry || (entry.admin && user.role !== 'admin')) {
     document.title = 'Not found · Capsule';
     main.append(
@@ -105,14 +109,21 @@ async function show(): Promise<void> {
   }
   document.title = `${entry.title} · Capsule`;
   try {
-    await entry.page({ user, main, params: r.params, query: r.query, onLeave: (fn) => leaving.push(fn) });
+    await entry.page({
+      user,
+      main: view,
+      params: r.params,
+      query: r.query,
+      onLeave: (fn) => (gen === generation ? leaving.push(fn) : fn()),
+    });
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       user = null;
       return signIn('Your sign-in has expired; please sign in again.');
     }
-    main.append(h('p', { class: 'error', role: 'alert' }, (e as Error).message));
+    view.append(h('p', { class: 'error', role: 'alert' }, (e as Error).message));
   }
+  if (gen !== generation) return;
   const heading = main.querySelector('h1');
   // A page that put focus somewhere itself (the cloud terminal) keeps it.
   if (heading && !main.contains(document.activeElement)) {
@@ -174,8 +185,9 @@ function signIn(why?: string): void {
         setCsrf(r.csrf);
         announce(`Signed in as ${r.user.name}`);
         document.getElementById('who')!.textContent = `${r.user.name} (${r.user.role})`;
+        // Setting the hash shows the page (hashchange); otherwise show it here.
         if (!location.hash.startsWith('#/')) location.hash = '#/catalog';
-        void show();
+        else void show();
       })
       .catch((err: Error) => {
         error.textContent = err.message;
