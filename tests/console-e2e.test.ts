@@ -223,6 +223,10 @@ describe('web console (chromium)', () => {
     assert.match(label!, /^Launches per app: flite \d+, sqlite \d+$/);
     await screenshot(page, 'admin-usage');
 
+    // Alice runs the shell; the admin sees her session and ends it; her terminal says so.
+    const alice = await consolePage(browser, f.url, 'alice');
+    await alice.page.goto(`${f.url}/console/#/cloud/sqlite?arg=:memory:`);
+    await alice.page.locator('#session-status', { hasText: 'running' }).waitFor();
     await page.getByRole('link', { name: 'Sessions' }).click();
     await page.getByRole('table', { name: 'Cloud sessions on this server' }).waitFor();
     const rows = await page.locator('tbody tr').allInnerTexts();
@@ -231,6 +235,9 @@ describe('web console (chromium)', () => {
       rows.join('\n'),
     );
     await screenshot(page, 'admin-sessions');
+    await page.getByRole('button', { name: "End alice's session of sqlite" }).click();
+    await alice.page.locator('.exit', { hasText: /ended by the administrator admin/ }).waitFor();
+    await alice.context.close();
 
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('table', { name: 'Audit log' }).waitFor();
