@@ -25,3 +25,5 @@ node dist/bench/package.js "$@"
 
 echo "==> cloud sessions: keystroke-to-echo latency, memory per idle session (docs/benchmarks.md, Cloud sessions)"
 node dist/bench/cloud.js
+echo "==> browser: cold start in a chromium tab (docs/benchmarks.md, Browser)"
+node dist/bench/browser.js "$@"

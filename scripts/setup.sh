@@ -26,8 +26,9 @@ done
 
 step() { printf '==> %s\n' "$*"; }
 
-# 1. Debian packages: the WASI C toolchain and tools used by tests and benchmarks.
-PACKAGES=(clang lld wasi-libc libclang-rt-dev-wasm32 binaryen wabt tmux hyperfine)
+# 1. Debian packages: the WASI C toolchain and tools used by tests and benchmarks
+#    (chromium: the browser runtime's tests and benchmark, driven by playwright-core).
+PACKAGES=(clang lld wasi-libc libclang-rt-dev-wasm32 binaryen wabt tmux hyperfine chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then

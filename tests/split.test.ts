@@ -236,7 +236,10 @@ test('Yosys split by a synth profile still runs a flow the profile never saw', a
     const split = await run(['run', 'yosys', '--', '-p', flow]);
     assert.equal(split.code, 0, split.stderr);
     assert.match(split.stdout, /SB_LUT4/);
-    assert.equal(clean(split.stdout), clean(reference.stdout));
+    // The statistics and the netlist summary must be identical (the log around them carries timings).
+    const stats = (out: string) => clean(out.slice(out.lastIndexOf('Printing statistics')));
+    assert.match(stats(split.stdout), /Number of cells/);
+    assert.equal(stats(split.stdout), stats(reference.stdout));
   } finally {
     t.cleanup();
   }

@@ -1,102 +1,17 @@
 /**
  * A package's entry module as a ModuleSource (runtime/module-stream.ts):
- * chunks fetched in order through the streamer, a few ahead of the reader
- * but never past the range asked for, and read back verified from the
- * local store.
+ * chunks fetched in order through the streamer (chunked-source.ts) and read
+ * back verified from the local store.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { readChunk } from '../package/chunk-io.js';
 import { nodeDecoders, nodeHasher } from '../package/node.js';
 import type { ChunkRef, Digest } from '../package/types.js';
 import { concatBytes } from '../runtime/bytes.js';
-import {
-  functionNames,
-  runnableBytes,
-  type ModuleLayout,
-  type ModuleSource,
-} from '../runtime/module-stream.js';
+import { functionNames, runnableBytes, type ModuleLayout } from '../runtime/module-stream.js';
+import { ChunkedModuleSource, streamOf } from './chunked-source.js';
 import type { SessionResult } from '../runtime/node/session.js';
 import type { ObjectStore } from '../store/types.js';
-
-/** Chunks in flight ahead of the one being read: enough to fill a 50 Mbit/s, 20 ms link several times over. */
-const AHEAD = 8;
-
-export class ChunkedModuleSource implements ModuleSource {
-  readonly size: number;
-  private readonly offsets: number[] = [];
-  /** The last chunks read: a section header and the range after it often share one. */
-  private readonly recent = new Map<number, Uint8Array>();
-
-  constructor(
-    private readonly chunks: ChunkRef[],
-    private readonly fetch: (digest: Digest) => Promise<void>,
-    private readonly readPlain: (chunk: ChunkRef) => Uint8Array,
-  ) {
-    let at = 0;
-    for (const c of chunks) {
-      this.offsets.push(at);
-      at += c.size;
-    }
-    this.size = at;
-  }
-
-  /** Index of the chunk holding byte `at`. */
-  private indexOf(at: number): number {
-    let lo = 0;
-    let hi = this.chunks.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.offsets[mid]! <= at) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-
-  private plain(k: number): Uint8Array {
-    let bytes = this.recent.get(k);
-    if (!bytes) {
-      bytes = this.readPlain(this.chunks[k]!);
-      this.recent.set(k, bytes);
-      if (this.recent.size > 4) this.recent.delete(this.recent.keys().next().value!);
-    }
-    return bytes;
-  }
-
-  async *range(start: number, end: number): AsyncIterable<Uint8Array> {
-    if (end <= start) return;
-    const first = this.indexOf(start);
-    const last = this.indexOf(end - 1);
-    const pending = new Map<number, Promise<void>>();
-    for (let k = first; k <= last; k++) {
-      for (let j = k; j <= Math.min(last, k + AHEAD); j++) {
-        if (!pending.has(j) && !this.recent.has(j)) {
-          const p = this.fetch(this.chunks[j]!.digest);
-          p.catch(() => {}); // awaited below, in order
-          pending.set(j, p);
-        }
-      }
-      await pending.get(k);
-      pending.delete(k);
-      const off = this.offsets[k]!;
-      const bytes = this.plain(k);
-      yield bytes.subarray(Math.max(start - off, 0), Math.min(end - off, bytes.length));
-    }
-  }
-}
-
-/** A web ReadableStream over an async iterator of bytes (for WebAssembly.compileStreaming). */
-export function streamOf(pieces: AsyncIterator<Uint8Array>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { value, done } = await pieces.next();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    async cancel() {
-      await pieces.return?.(undefined);
-    },
-  });
-}
 
 /**
  * A package's entry module, read chunk by chunk from the store (and fetched
@@ -150,3 +65,5 @@ export class EntryModule {
     return name ? { ...result, func: `${name} (function ${unnamed[1]}, offset ${unnamed[2]})` } : result;
   }
 }
+
+export { ChunkedModuleSource, streamOf };

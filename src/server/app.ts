@@ -10,6 +10,7 @@ import { HttpError, badRequest, sendJson } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { compile, match, type CompiledRoute, type Route, type ServerState } from './router.js';
 import { adminRoutes } from './routes/admin.js';
+import { browserRoutes } from './routes/browser.js';
 import { channelRoutes } from './routes/channels.js';
 import { objectRoutes } from './routes/objects.js';
 import { packageRoutes } from './routes/packages.js';
@@ -45,6 +46,7 @@ export function createApp(state: ServerState, onError: (e: unknown) => void): Ha
     ...cloudRoutes,
     ...channelRoutes,
     ...usageRoutes,
+    ...browserRoutes,
     ...consoleRoutes,
   ];
   const doc = openApiDocument(routes, SERVER_API_VERSION);

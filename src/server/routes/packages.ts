@@ -25,7 +25,7 @@ import { canSeeApp, requireRole } from '../access.js';
 import { readJson, stringField } from '../body.js';
 import { HttpError, badRequest, notEntitled, notFound, sendJson } from '../http-error.js';
 import type { RequestContext, Route } from '../router.js';
-import type { PackageRecord } from '../metadata/types.js';
+import type { PackageRecord, User } from '../metadata/types.js';
 import { channelMap } from '../channels.js';
 
 const verifyChunk = chunkVerifier(nodeDecoders, nodeHasher);
@@ -152,9 +152,8 @@ const describe = (p: PackageRecord, yanked: boolean) => ({
   yanked,
 });
 
-function catalog(ctx: RequestContext): void {
-  const { meta } = ctx.state;
-  const user = ctx.user!;
+/** The apps and versions `user` may use, as GET /catalog lists them (delivery/remote/select.ts CatalogApp). */
+export function catalogApps(meta: RequestContext['state']['meta'], user: User) {
   const visible = user.role === 'admin' ? null : new Set(meta.entitledApps(user.id));
   const yanked = new Set(meta.yanked().map((y) => `${y.name}@${y.version}`));
   const apps = new Map<string, { version: string; digest: Digest; yanked: boolean }[]>();
@@ -165,13 +164,15 @@ function catalog(ctx: RequestContext): void {
     apps.set(p.name, list);
   }
   const channels = meta.channels();
-  sendJson(ctx.res, 200, {
-    apps: [...apps].map(([name, versions]) => ({
-      name,
-      versions,
-      channels: channelMap(channels, name, new Set(versions.filter((v) => v.yanked).map((v) => v.version))),
-    })),
-  });
+  return [...apps].map(([name, versions]) => ({
+    name,
+    versions,
+    channels: channelMap(channels, name, new Set(versions.filter((v) => v.yanked).map((v) => v.version))),
+  }));
+}
+
+function catalog(ctx: RequestContext): void {
+  sendJson(ctx.res, 200, { apps: catalogApps(ctx.state.meta, ctx.user!) });
 }
 
 /** The package named by the path, or the one 403 for "hidden" and "absent" alike. */
