@@ -112,6 +112,23 @@ describe('web console (chromium)', () => {
     await context.close();
   });
 
+  test('run the same app in the browser tab from the catalog, signed in by the same cookie', async () => {
+    const { context, page } = await consolePage(browser, f.url, 'alice');
+    const card = page.locator('article[data-app=sqlite]');
+    await card.getByLabel('Arguments').fill(':memory:');
+    await card.getByRole('link', { name: 'Run sqlite@1.0.0 in this browser' }).click();
+    await page.waitForURL(/\/run\/sqlite%401\.0\.0\?arg=%3Amemory%3A$/);
+    await page.waitForFunction(() => document.body.dataset.state === 'running');
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+    await page.fill('#stdin', "select 'in the tab: ' || (6*7);");
+    await page.press('#stdin', 'Enter');
+    await page.waitForFunction(() =>
+      /in the tab: 42/.test(document.getElementById('terminal')!.textContent ?? ''),
+    );
+    await screenshot(page, 'browser-run');
+    await context.close();
+  });
+
   test('Flite in the cloud writes a WAV; the file pane plays it in the page and downloads it', async () => {
     const { context, page } = await consolePage(browser, f.url, 'alice');
     const card = page.locator('article[data-app=flite]');
