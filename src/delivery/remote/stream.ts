@@ -12,6 +12,8 @@ import { RemoteError, type RemoteClient } from './client.js';
 import { withRetry } from './pull.js';
 
 const PREFETCH_PARALLEL = 4;
+/** Requests on the wire at once, in all: enough to fill a long fat link, few enough to be polite. */
+const NETWORK_PARALLEL = 16;
 
 export class ObjectStreamer {
   private readonly inFlight = new Map<Digest, Promise<void>>();
@@ -24,15 +26,52 @@ export class ObjectStreamer {
     private readonly store: FsObjectStore,
   ) {}
 
-  /** Fetches a chunk into the store (shared with a fetch already under way); rejects if it cannot. */
-  fetch(digest: Digest): Promise<void> {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  /**
+   * Fetches a chunk into the store (shared with a fetch already under way);
+   * rejects if it cannot. `urgent` (the guest waits for it) goes ahead of
+   * prefetches in the queue for a network slot.
+   */
+  fetch(digest: Digest, urgent = true): Promise<void> {
     if (this.store.has(digest)) return Promise.resolve();
     let p = this.inFlight.get(digest);
     if (!p) {
-      p = this.fetchOnce(digest).finally(() => this.inFlight.delete(digest));
+      p = this.inSlot(digest, () => this.fetchOnce(digest), urgent).finally(() =>
+        this.inFlight.delete(digest),
+      );
       this.inFlight.set(digest, p);
+    } else if (urgent) {
+      // Queued as a prefetch, and now the guest waits for it: to the front.
+      const turn = this.queued.get(digest);
+      const at = turn ? this.waiting.indexOf(turn) : -1;
+      if (at > 0) this.waiting.unshift(...this.waiting.splice(at, 1));
     }
     return p;
+  }
+
+  /** Prefetches waiting for a network slot, by digest (their turn in `waiting`). */
+  private readonly queued = new Map<Digest, () => void>();
+
+  private async inSlot<T>(digest: Digest, work: () => Promise<T>, urgent: boolean): Promise<T> {
+    if (this.active >= NETWORK_PARALLEL) {
+      await new Promise<void>((resolve) => {
+        if (urgent) this.waiting.unshift(resolve);
+        else {
+          this.waiting.push(resolve);
+          this.queued.set(digest, resolve);
+        }
+      });
+      this.queued.delete(digest);
+    }
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
   }
 
   private async fetchOnce(digest: Digest): Promise<void> {
@@ -58,7 +97,7 @@ export class ObjectStreamer {
   private async drain(): Promise<void> {
     for (let d = this.queue.shift(); d !== undefined && !this.stopped; d = this.queue.shift()) {
       try {
-        await this.fetch(d);
+        await this.fetch(d, false);
       } catch {
         // The guest may never read it; if it does, the on-demand fetch reports the problem.
       }
