@@ -86,3 +86,28 @@ const browser = await build({
 await writeFile(join(browserOut, 'meta.json'), JSON.stringify(browser.metafile));
 for (const file of ['run.html', 'run.css'])
   await copyFile(join(root, 'src/web/static', file), join(browserOut, file));
+
+// The web console (docs/console.md): its script with xterm.js, and its styles
+// with xterm's, bundled into dist/console/, which `capsule serve` serves at
+// /console/. Nothing comes from a CDN; the page's CSP allows only this origin.
+const consoleOut = join(root, 'dist/console');
+await build({
+  entryPoints: { console: join(root, 'src/web/console/main.ts') },
+  outdir: consoleOut,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome120', 'firefox120', 'safari17'],
+  minify: true,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+await build({
+  entryPoints: { console: join(root, 'src/web/console/static/console.css') },
+  outdir: consoleOut,
+  bundle: true,
+  minify: true,
+  logLevel: 'warning',
+});
+for (const file of ['index.html', 'icon.svg'])
+  await copyFile(join(root, 'src/web/console/static', file), join(consoleOut, file));

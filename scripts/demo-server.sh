@@ -17,6 +17,8 @@ DEMO="$ROOT/build/demo"
 DATA="$DEMO/server"
 PIDFILE="$DEMO/server.pid"
 ADMIN_TOKEN="demo-admin-token-change-me-0123456789"
+ADMIN_PASSWORD="demo-admin-password"
+ALICE_PASSWORD="alice-demo-password"
 capsule() { node "$ROOT/dist/src/cli/main.js" "$@"; }
 step() { printf '\n== %s\n' "$*"; }
 
@@ -64,7 +66,7 @@ capsule profile record --split --sign publisher yosys -- -p "read_verilog /work/
   grep -v '^\s*$' | tail -n 3
 
 step "starting capsule serve on $URL (data in build/demo/server)"
-CAPSULE_ADMIN_TOKEN="$ADMIN_TOKEN" nohup node "$ROOT/dist/src/cli/main.js" serve --port "$PORT" --data "$DATA" \
+CAPSULE_ADMIN_TOKEN="$ADMIN_TOKEN" CAPSULE_ADMIN_PASSWORD="$ADMIN_PASSWORD" nohup node "$ROOT/dist/src/cli/main.js" serve --port "$PORT" --data "$DATA" \
   >"$DEMO/server.log" 2>&1 &
 echo $! >"$PIDFILE"
 for _ in $(seq 100); do
@@ -77,7 +79,7 @@ export CAPSULE_TOKEN="$ADMIN_TOKEN"
 capsule admin user add pub --role publisher --server "$URL" >/dev/null
 for app in sqlite@3.52.0 flite@2.2.0 yosys@0.55.0; do capsule push "$app" --server "$URL"; done
 capsule admin promote yosys@0.55.0 --channel stable --server "$URL" >/dev/null
-ALICE_TOKEN="$(capsule admin user add alice --role user --server "$URL" --json | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0)).token)')"
+ALICE_TOKEN="$(printf %s "$ALICE_PASSWORD" | capsule admin user add alice --role user --password-stdin --server "$URL" --json | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0)).token)')"
 for app in sqlite flite yosys; do capsule admin grant "$app" --user alice --server "$URL" >/dev/null; done
 unset CAPSULE_TOKEN
 
@@ -92,6 +94,9 @@ capsule run "$URL/yosys" -- -p "read_verilog /work/counter.v; synth -top counter
 cat <<EOF
 
 The demo server is running at $URL (pid $(cat "$PIDFILE"), log build/demo/server.log).
+Web console: $URL/console/
+  sign in as alice / $ALICE_PASSWORD  (run SQLite or Flite in the cloud or in the tab)
+  or as admin / $ADMIN_PASSWORD       (users, grants, versions, policy, sessions, usage, audit)
 Try, as alice:
   export CAPSULE_HOME=$DEMO/alice CAPSULE_TOKEN=$ALICE_TOKEN
   npx capsule catalog --server $URL

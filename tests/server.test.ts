@@ -70,7 +70,21 @@ test('auth: 401 without a token; unentitled users get one 403 for hidden and mis
     for (const p of ['/catalog', '/admin/users', '/packages/sqlite/1.0.0/manifest', '/admin/audit'])
       assert.equal((await api(url, 'GET', p)).status, 401, p);
     const paths = doc.json.paths as Record<string, Record<string, { security?: unknown[] }>>;
-    const publicPaths = ['/health', '/openapi.json', '/auth/login', '/run/{app}', '/browser/{file}'];
+    const publicPaths = [
+      '/health',
+      '/openapi.json',
+      '/auth/login',
+      '/run/{app}',
+      '/browser/{file}',
+      // The web console: its page and assets, and signing in and out (docs/console.md).
+      '/',
+      '/console',
+      '/console/',
+      '/console/assets/{file}',
+      '/console/login',
+      '/console/session',
+      '/console/logout',
+    ];
     for (const [p, ops] of Object.entries(paths)) {
       // Public operations say so in the document (an empty security list); the list above pins which.
       const open = Object.values(ops).every((op) => Array.isArray(op.security) && op.security.length === 0);

@@ -17,6 +17,7 @@ import { packageRoutes } from './routes/packages.js';
 import { sessionRoutes } from './routes/session.js';
 import { cloudRoutes } from './cloud/index.js';
 import { usageRoutes } from './routes/usage.js';
+import { consoleRoutes } from './console/index.js';
 
 export const SERVER_API_VERSION = '1.1.0';
 
@@ -46,6 +47,7 @@ export function createApp(state: ServerState, onError: (e: unknown) => void): Ha
     ...channelRoutes,
     ...usageRoutes,
     ...browserRoutes,
+    ...consoleRoutes,
   ];
   const doc = openApiDocument(routes, SERVER_API_VERSION);
   const compiled: CompiledRoute[] = routes.map(compile);

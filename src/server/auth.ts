@@ -11,6 +11,7 @@ import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypt
 import type { IncomingMessage } from 'node:http';
 import type { MetadataStore, PasswordRecord, User } from './metadata/types.js';
 import { unauthorized } from './http-error.js';
+import { checkCsrf, consoleSessionOf } from './console/cookie.js';
 
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const PARAMS = `scrypt:N=${SCRYPT.N},r=${SCRYPT.r},p=${SCRYPT.p}`;
@@ -38,9 +39,19 @@ export function tokenHash(token: string): string {
 
 const BEARER_RE = /^Bearer ([A-Za-z0-9_\-.~+/=]{1,512})$/;
 
-/** The user behind the request's bearer token; 401 when there is none or it is unknown. */
+/**
+ * The user behind the request: its bearer token, or else the web console's
+ * sign-in cookie, which must also pass the CSRF rules (console/cookie.ts).
+ * 401 when there is neither, or the one given is unknown or expired.
+ */
 export function authenticate(req: IncomingMessage, meta: MetadataStore): User {
   const header = req.headers.authorization;
+  if (header === undefined) {
+    const session = consoleSessionOf(req, meta);
+    if (!session) throw unauthorized();
+    checkCsrf(req, session);
+    return session.user;
+  }
   const m = typeof header === 'string' ? BEARER_RE.exec(header) : null;
   if (!m) throw unauthorized();
   const user = meta.userByTokenHash(tokenHash(m[1]!));

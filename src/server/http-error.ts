@@ -22,7 +22,11 @@ export class HttpError extends Error {
 
 export const badRequest = (message: string) => new HttpError(400, 'bad_request', message);
 export const unauthorized = () =>
-  new HttpError(401, 'unauthorized', 'a valid token is required (Authorization: Bearer TOKEN)');
+  new HttpError(
+    401,
+    'unauthorized',
+    'a valid token (Authorization: Bearer TOKEN) or console sign-in is required',
+  );
 export const forbidden = (message = 'you may not do this') => new HttpError(403, 'forbidden', message);
 /**
  * What a non-admin hears about a package or object that is missing *or*

@@ -17,6 +17,8 @@ export interface ServerState {
   allowUnsigned: boolean;
   /** The largest object an upload may carry, in bytes. */
   maxObjectBytes: number;
+  /** Believe X-Forwarded-Proto (a TLS-terminating proxy in front): console cookies become Secure. */
+  trustProxy?: boolean;
   /** Cloud sessions (cloud/), when this server runs them. */
   cloud?: CloudService;
 }

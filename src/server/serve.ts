@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { FsObjectStore } from '../store/fs/index.js';
 import { createApp } from './app.js';
-import { newToken, tokenHash } from './auth.js';
+import { hashPassword, newToken, tokenHash } from './auth.js';
 import { SqliteMetadataStore } from './metadata/sqlite.js';
 import type { MetadataStore } from './metadata/types.js';
 import { CloudService, type CloudOptions } from './cloud/index.js';
@@ -27,6 +27,10 @@ export interface ServeOptions {
   maxObjectBytes?: number;
   /** Becomes the first admin's token on an empty data dir (CAPSULE_ADMIN_TOKEN). */
   adminToken?: string;
+  /** Becomes the first admin's password on an empty data dir (CAPSULE_ADMIN_PASSWORD), for the web console. */
+  adminPassword?: string;
+  /** A TLS-terminating proxy in front: believe its X-Forwarded-Proto (console cookies become Secure). */
+  trustProxy?: boolean;
   /** Unexpected errors (500s); the CLI logs them. */
   onError?: (e: unknown) => void;
   /** Cloud sessions: limits and caps (cloud/limits.ts defaults otherwise). */
@@ -43,13 +47,19 @@ export interface RunningServer {
 }
 
 /** On an empty database: the user `admin` with the given token, or a generated one. */
-function bootstrap(meta: MetadataStore, adminToken: string | undefined): string | null {
+function bootstrap(
+  meta: MetadataStore,
+  adminToken: string | undefined,
+  adminPassword: string | undefined,
+): string | null {
   if (meta.users().length > 0) return null;
   const token = adminToken && adminToken.length >= 16 ? adminToken : newToken();
   if (adminToken !== undefined && adminToken.length < 16)
     throw new Error('CAPSULE_ADMIN_TOKEN must have at least 16 characters');
+  if (adminPassword !== undefined && (adminPassword.length < 8 || adminPassword.length > 1024))
+    throw new Error('CAPSULE_ADMIN_PASSWORD must have 8 to 1024 characters');
   meta.transaction(() => {
-    const admin = meta.createUser('admin', 'admin', null);
+    const admin = meta.createUser('admin', 'admin', adminPassword ? hashPassword(adminPassword) : null);
     meta.addToken(admin.id, tokenHash(token), 'bootstrap');
     meta.audit('admin', 'server.bootstrap', { tokenFrom: adminToken ? 'CAPSULE_ADMIN_TOKEN' : 'generated' });
   });
@@ -62,7 +72,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const meta = new SqliteMetadataStore(join(dataDir, 'metadata.db'));
   let generated: string | null;
   try {
-    generated = bootstrap(meta, options.adminToken);
+    generated = bootstrap(meta, options.adminToken, options.adminPassword);
   } catch (e) {
     meta.close();
     throw e;
@@ -77,6 +87,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       dataDir,
       allowUnsigned: options.allowUnsigned ?? false,
       maxObjectBytes: options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES,
+      trustProxy: options.trustProxy ?? false,
       cloud,
     },
     onError,

@@ -19,6 +19,8 @@ Options
   --allow-unsigned         accept packages with no signature by a key in DIR/trust
   --max-object-bytes N     the largest object an upload may carry (default ${DEFAULT_MAX_OBJECT_BYTES})
   --max-state-bytes N      the largest state archive a user may upload (default ${DEFAULT_MAX_STATE_BYTES})
+  --trust-proxy            behind a TLS-terminating proxy: believe X-Forwarded-Proto, so the
+                           web console's cookie is Secure for https visitors (docs/console.md)
   -h, --help               show this help
 
 Cloud sessions (docs/cloud.md)
@@ -33,7 +35,8 @@ Cloud sessions (docs/cloud.md)
 
 On the first start with an empty DIR the user "admin" is created. Its token
 is $CAPSULE_ADMIN_TOKEN when that is set; otherwise one is generated and
-printed once. SIGTERM or SIGINT stops the server gracefully: it stops
+printed once. $CAPSULE_ADMIN_PASSWORD, when set, becomes its password for
+the web console (URL/console/). SIGTERM or SIGINT stops the server gracefully: it stops
 accepting, lets requests in flight finish, and closes the database.`;
 
 /** The cloud limits `capsule serve` sets, by flag. */
@@ -67,6 +70,7 @@ export async function serve(argv: string[]): Promise<number> {
       'max-object-bytes': { type: 'string' },
       'max-state-bytes': { type: 'string' },
       ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((k) => [k, { type: 'string' as const }])),
+      'trust-proxy': { type: 'boolean' },
     },
     serveUsage,
   );
@@ -100,6 +104,8 @@ export async function serve(argv: string[]): Promise<number> {
       maxObjectBytes,
       adminToken: process.env.CAPSULE_ADMIN_TOKEN || undefined,
       cloud: { limits, maxStateBytes },
+      adminPassword: process.env.CAPSULE_ADMIN_PASSWORD || undefined,
+      trustProxy: values['trust-proxy'] ?? false,
       onError: (e) => process.stderr.write(`capsule serve: ${(e as Error)?.stack ?? e}\n`),
     });
   } catch (e) {
@@ -111,6 +117,7 @@ export async function serve(argv: string[]): Promise<number> {
     );
   }
   process.stdout.write(`capsule server listening on ${server.url} (data in ${dataDir})\n`);
+  process.stdout.write(`web console: ${server.url}/console/\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

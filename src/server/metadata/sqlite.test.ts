@@ -30,7 +30,9 @@ test('SqliteMetadataStore: a schema 1 database is migrated forward, keeping its 
     first.close();
     // Make it what a schema 1 server left behind.
     const db = new Database(file);
-    db.exec('DROP TABLE channel_entries; DROP TABLE yanked; DROP TABLE launches;');
+    db.exec(
+      'DROP TABLE channel_entries; DROP TABLE yanked; DROP TABLE launches; DROP TABLE console_sessions;',
+    );
     db.pragma('user_version = 1');
     db.close();
     const migrated = new SqliteMetadataStore(file);
@@ -38,6 +40,9 @@ test('SqliteMetadataStore: a schema 1 database is migrated forward, keeping its 
       assert.equal(migrated.userByName('ann')?.role, 'publisher');
       migrated.addChannelEntry('sqlite', 'stable', '1.0.0', 'admin');
       assert.equal(migrated.channels().length, 1);
+      const ann = migrated.userByName('ann')!;
+      migrated.addConsoleSession('h', ann.id, 'csrf', '2999-01-01T00:00:00.000Z');
+      assert.equal(migrated.consoleSession('h', new Date().toISOString())?.user.name, 'ann');
     } finally {
       migrated.close();
     }

@@ -9,6 +9,7 @@ import type { Digest, Signature } from '../../package/types.js';
 import type {
   AuditEntry,
   Channel,
+  ConsoleSession,
   ChannelEntry,
   Grant,
   Group,
@@ -23,7 +24,7 @@ import type {
   YankedVersion,
 } from './types.js';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE users (
@@ -110,6 +111,17 @@ CREATE TABLE launches (
   PRIMARY KEY (user_name, id)
 );
 CREATE INDEX launches_app_at ON launches(app, at);
+`,
+  // 2 -> 3: web console sign-ins.
+  2: `
+CREATE TABLE console_sessions (
+  id_hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  csrf TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX console_sessions_expires ON console_sessions(expires_at);
 `,
 };
 
@@ -200,6 +212,33 @@ export class SqliteMetadataStore implements MetadataStore {
       )
       .get(tokenHash);
     return r ? toUser(r as UserRow) : null;
+  }
+
+  addConsoleSession(idHash: string, userId: number, csrf: string, expiresAt: string): void {
+    this.#db
+      .prepare(
+        'INSERT INTO console_sessions (id_hash, user_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(idHash, userId, csrf, now(), expiresAt);
+  }
+
+  consoleSession(idHash: string, at: string): ConsoleSession | null {
+    const r = this.#db
+      .prepare(
+        `SELECT u.id, u.name, u.role, u.created_at, s.csrf, s.created_at AS s_created, s.expires_at
+         FROM console_sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ? AND s.expires_at > ?`,
+      )
+      .get(idHash, at) as (UserRow & { csrf: string; s_created: string; expires_at: string }) | undefined;
+    if (!r) return null;
+    return { user: toUser(r), csrf: r.csrf, createdAt: r.s_created, expiresAt: r.expires_at };
+  }
+
+  removeConsoleSession(idHash: string, at: string): boolean {
+    return this.transaction(() => {
+      const r = this.#db.prepare('DELETE FROM console_sessions WHERE id_hash = ?').run(idHash);
+      this.#db.prepare('DELETE FROM console_sessions WHERE expires_at <= ?').run(at);
+      return r.changes > 0;
+    });
   }
 
   createGroup(name: string): void {

@@ -42,6 +42,33 @@ export function runTest(
     }
   });
 
+  test(`${name}: console sign-ins expire, sign out, and are kept across a reopen`, () => {
+    const { store, reopen, done } = make();
+    let again: MetadataStore | null = null;
+    try {
+      const bob = store.createUser('bob', 'user', null);
+      const t0 = '2026-01-01T00:00:00.000Z';
+      store.addConsoleSession('live', bob.id, 'csrf-1', '2026-01-02T00:00:00.000Z');
+      store.addConsoleSession('old', bob.id, 'csrf-2', '2026-01-01T01:00:00.000Z');
+      const s = store.consoleSession('live', t0);
+      assert.equal(s?.user.name, 'bob');
+      assert.equal(s?.csrf, 'csrf-1');
+      assert.equal(s?.expiresAt, '2026-01-02T00:00:00.000Z');
+      assert.equal(store.consoleSession('old', '2026-01-01T01:00:00.000Z'), null, 'expired at its instant');
+      assert.equal(store.consoleSession('nope', t0), null);
+      store.close();
+      again = reopen();
+      assert.equal(again.consoleSession('live', t0)?.user.name, 'bob');
+      assert.equal(again.removeConsoleSession('live', '2026-01-01T02:00:00.000Z'), true);
+      assert.equal(again.removeConsoleSession('live', t0), false);
+      assert.equal(again.consoleSession('live', t0), null);
+      assert.equal(again.consoleSession('old', t0), null, 'swept as expired by the sign-out');
+    } finally {
+      again?.close();
+      done();
+    }
+  });
+
   test(`${name}: packages, the objects they hold, audit; all kept across a reopen`, () => {
     const { store, reopen, done } = make();
     let again: MetadataStore | null = null;

@@ -118,6 +118,19 @@ export interface UsageFilter {
   since?: string;
 }
 
+/**
+ * A web console sign-in (server/console/): the cookie's value is known only
+ * by its SHA-256 (like a token), and it carries its own CSRF token, which
+ * the console's page sends back in a header on every change it makes.
+ */
+export interface ConsoleSession {
+  user: User;
+  csrf: string;
+  createdAt: string;
+  /** After this instant (ISO 8601 UTC) the cookie is refused. */
+  expiresAt: string;
+}
+
 export interface MetadataStore {
   transaction<T>(fn: () => T): T;
 
@@ -129,6 +142,13 @@ export interface MetadataStore {
   /** Stores a token by its hash (never the token itself). */
   addToken(userId: number, tokenHash: string, label: string): void;
   userByTokenHash(tokenHash: string): User | null;
+
+  /** Web console sign-ins, by the SHA-256 of the cookie's value. */
+  addConsoleSession(idHash: string, userId: number, csrf: string, expiresAt: string): void;
+  /** The sign-in, when it exists and has not expired at `now`. */
+  consoleSession(idHash: string, now: string): ConsoleSession | null;
+  /** Signs out; false when there was no such sign-in. Expired ones are swept on the way. */
+  removeConsoleSession(idHash: string, now: string): boolean;
 
   createGroup(name: string): void;
   hasGroup(name: string): boolean;
