@@ -19,8 +19,9 @@
  * - Faults, for tests: cut the connection that carries the Nth byte from now
  *   (`cutAfter`), cut every connection and refuse new ones for a while
  *   (`blackout`), flip one byte of a given byte pattern in flight
- *   (`corruptOnce`). A cut resets the client's connection (RST) and closes
- *   the server's.
+ *   (`corruptOnce`). A cut closes both sides at once, whatever is in flight.
+ *   (Not with an RST: `socket.resetAndDestroy()` can leave Node 20 spinning
+ *   in its exit-time handle cleanup.)
  *
  * Per connection, delivery is strictly in order (one timer per direction
  * and connection, never one per piece: two timers can fire out of order).
@@ -61,7 +62,7 @@ export interface ThrottleProxy {
   stats(): ThrottleStats;
   /** Cut the connection that carries the `bytes`-th server -> client byte from now; `times` times in a row. */
   cutAfter(bytes: number, times?: number): void;
-  /** Cut every open connection now, and reset every new one for `ms`. */
+  /** Cut every open connection now, and close every new one at once for `ms`. */
   blackout(ms: number): void;
   /** Flip the last byte of the first server -> client occurrence of `pattern` from now on. */
   corruptOnce(pattern: Uint8Array): void;
@@ -181,7 +182,7 @@ export async function startThrottleProxy(options: ThrottleOptions): Promise<Thro
 
   const kill = (conn: { client: Socket; upstream: Socket; pipes: Pipe[] }) => {
     for (const p of conn.pipes) p.stop();
-    if (!conn.client.destroyed) conn.client.resetAndDestroy();
+    conn.client.destroy();
     conn.upstream.destroy();
     open.delete(conn);
   };
@@ -203,7 +204,7 @@ export async function startThrottleProxy(options: ThrottleOptions): Promise<Thro
     stats.connections++;
     if (performance.now() < faults.blackoutUntil) {
       stats.refused++;
-      client.resetAndDestroy();
+      client.destroy();
       return;
     }
     const ready = performance.now() + (options.handshake === false ? 0 : rtt);
@@ -246,7 +247,7 @@ export async function startThrottleProxy(options: ThrottleOptions): Promise<Thro
       corrupt,
     );
     conn.pipes.push(up, down);
-    // A server that is down or gone: the client sees its connection reset.
+    // A server that is down or gone: the client sees its connection closed.
     upstream.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ECONNREFUSED') stats.refused++;
       if (open.has(conn)) kill(conn);

@@ -6,8 +6,7 @@
  * time; a chunk the guest is waiting for is fetched at once, ahead of them.
  */
 import { chunkVerifier, nodeDecoders, nodeHasher, type Digest } from '../../package/node.js';
-import type { FsObjectStore } from '../../store/fs/index.js';
-import { StoreError } from '../../store/types.js';
+import { StoreError, type ObjectStore } from '../../store/types.js';
 import { RemoteError, type RemoteClient } from './client.js';
 import { withRetry } from './pull.js';
 
@@ -21,7 +20,7 @@ export class ObjectStreamer {
 
   constructor(
     private readonly client: RemoteClient,
-    private readonly store: FsObjectStore,
+    private readonly store: ObjectStore,
   ) {}
 
   /** Fetches a chunk into the store (shared with a fetch already under way); rejects if it cannot. */
