@@ -17,19 +17,11 @@
 //     edited, Flite with 16 bytes patched in the middle of flite.wasm: what
 //     `capsule push` sent, and the bytes on the wire, against the package.
 import { spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startThrottleProxy, type ThrottleProxy } from './lib/throttle-proxy.js';
+import { buildTree, streamApps, type StreamApp } from './lib/apps.js';
 import {
   capsuleAsync,
   capsuleMain,
@@ -41,89 +33,9 @@ import {
   writeGenerated,
   type BenchServer,
 } from './lib/harness.js';
-import {
-  benchDir,
-  fliteWorkload,
-  fmt,
-  machine,
-  median,
-  root,
-  sqliteWorkload,
-  yosysNoise,
-  yosysWorkload,
-} from './workloads.js';
+import { benchDir, fmt, machine, median, root } from './workloads.js';
 
 const dir = join(benchDir, 'stream');
-
-export interface StreamApp {
-  key: string;
-  name: string;
-  title: string;
-  /** guest path -> host file or directory */
-  tree: [string, string][];
-  entry: string;
-  args: string[];
-  normalize(stdout: string): string;
-  prepare(): string | undefined;
-}
-
-export function streamApps(): StreamApp[] {
-  const yosys = yosysWorkload();
-  const flite = fliteWorkload();
-  const sqlite = sqliteWorkload();
-  return [
-    {
-      key: 'yosys',
-      name: 'bench-yosys',
-      title: 'Yosys: synth of a 16-bit ALU',
-      tree: [
-        ['/bin/yosys.wasm', yosys.wasm],
-        ['/share', join(root, 'build/yosys/share')],
-        ['/work/alu.v', join(benchDir, 'yosys/root/alu.v')],
-      ],
-      entry: '/bin/yosys.wasm',
-      args: ['-p', 'read_verilog /work/alu.v; synth -top alu; stat'],
-      normalize: (s) =>
-        s
-          .split('\n')
-          .filter((l) => !yosysNoise.test(l))
-          .join('\n'),
-      prepare: () => yosys.prepare(),
-    },
-    {
-      key: 'flite',
-      name: 'bench-flite',
-      title: 'Flite: a sentence to a WAV file, words printed',
-      tree: [['/bin/flite.wasm', flite.wasm]],
-      entry: '/bin/flite.wasm',
-      // -pw prints the words once the utterance is synthesized: the app's first output.
-      args: ['-pw', '-t', 'Nobody installs an application any more.', '-o', '/speech.wav'],
-      normalize: (s) => s,
-      prepare: () => flite.prepare(),
-    },
-    {
-      key: 'sqlite',
-      name: 'bench-sqlite',
-      title: 'SQLite shell: a query on an in-memory database',
-      tree: [['/bin/sqlite3.wasm', sqlite.wasm]],
-      entry: '/bin/sqlite3.wasm',
-      args: [':memory:', 'select sqlite_version(), 6 * 7;'],
-      normalize: (s) => s,
-      prepare: () => (existsSync(sqlite.wasm) ? undefined : 'build/wasm/sqlite3.wasm is missing'),
-    },
-  ];
-}
-
-export function buildTree(to: string, entries: [string, string][]): void {
-  rmSync(to, { recursive: true, force: true });
-  for (const [guest, host] of entries) {
-    const p = join(to, guest);
-    mkdirSync(dirname(p), { recursive: true });
-    if (statSync(host).isDirectory()) cpSync(host, p, { recursive: true });
-    else copyFileSync(host, p);
-  }
-  mkdirSync(join(to, 'tmp'), { recursive: true });
-}
 
 /** Stored size of every object of a package on the server (manifest, indexes, profile, chunks). */
 function packageBytes(

@@ -10,6 +10,7 @@
 import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { MetadataStore, PasswordRecord, User } from './metadata/types.js';
+import { DecisionCache, cacheFor } from './decision-cache.js';
 import { unauthorized } from './http-error.js';
 
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
@@ -43,7 +44,10 @@ export function authenticate(req: IncomingMessage, meta: MetadataStore): User {
   const header = req.headers.authorization;
   const m = typeof header === 'string' ? BEARER_RE.exec(header) : null;
   if (!m) throw unauthorized();
-  const user = meta.userByTokenHash(tokenHash(m[1]!));
+  const hash = tokenHash(m[1]!);
+  const user = cacheFor(tokenUsers, meta).get(meta, hash, () => meta.userByTokenHash(hash));
   if (!user) throw unauthorized();
   return user;
 }
+
+const tokenUsers = new WeakMap<MetadataStore, DecisionCache<User | null>>();

@@ -43,6 +43,8 @@ const PARALLEL = 8;
 /** How long an object fetch keeps trying after its first failure (a server restart takes a few seconds). */
 export const RETRY_WINDOW_MS = 30_000;
 const MAX_BACKOFF_MS = 4_000;
+/** Answers of a proxy or balancer whose server is down or restarting: retried like no answer. */
+const GATEWAY = new Set([502, 503, 504]);
 
 /**
  * Retries what failed for want of the server (a refused or dropped
@@ -51,7 +53,8 @@ const MAX_BACKOFF_MS = 4_000;
  * closed as it was reused, and a new connection fixes it. Then exponential
  * backoff: 0.25, 0.5, 1, 2, 4, 4, ... s, each +-25% so that many clients cut
  * off together do not come back together, for up to RETRY_WINDOW_MS from
- * the first failure. Refusals (401, 403, 404) are final at once.
+ * the first failure. A 500 gets two retries only. Refusals (401, 403,
+ * 404) are final at once.
  */
 export async function withRetry<T>(fetchOnce: () => Promise<T>, windowMs = RETRY_WINDOW_MS): Promise<T> {
   let firstFailure = 0;
@@ -60,6 +63,8 @@ export async function withRetry<T>(fetchOnce: () => Promise<T>, windowMs = RETRY
       return await fetchOnce();
     } catch (e) {
       if (!(e instanceof RemoteError && e.code === 'UNREACHABLE')) throw e;
+      // A server that answers with its own failure (500) is unlikely to mend in seconds: two more tries.
+      if (e.status !== undefined && !GATEWAY.has(e.status) && attempt >= 2) throw e;
       const now = Date.now();
       firstFailure ||= now;
       const delay =

@@ -56,6 +56,12 @@ export interface AuditEntry {
 
 export interface MetadataStore {
   transaction<T>(fn: () => T): T;
+  /**
+   * A value that changes whenever the metadata may have changed, by this
+   * server or any other writer of the same database. Caches of access
+   * decisions (auth.ts, access.ts) are valid only while it stays the same.
+   */
+  changeStamp(): string;
 
   createUser(name: string, role: Role, password: PasswordRecord | null): User;
   userByName(name: string): User | null;
