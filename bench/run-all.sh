@@ -22,3 +22,9 @@ node dist/bench/pack.js "$@"
 
 echo "==> packages: run from a package vs a directory; dedup across versions (docs/benchmarks.md)"
 node dist/bench/package.js "$@"
+
+echo "==> streamed delivery: cold start vs pull-then-run through the throttling proxy; push of a second version"
+node dist/bench/stream.js "$@"
+
+echo "==> chunk serving: capsule serve vs nginx"
+node dist/bench/serve.js

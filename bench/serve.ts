@@ -2,7 +2,7 @@
 // the entitlement check and verification of every object it sends) against
 // nginx serving the very same files from the server's object directory.
 //
-//   node dist/bench/serve.js [--seconds 8] [--rounds 3] [--connections 256,16] [--workers 1] [--no-docs]
+//   node dist/bench/serve.js [--seconds 5] [--rounds 5] [--connections 256,16] [--workers 1] [--no-docs]
 //
 // The Yosys package (bench/stream.ts's tree: yosys.wasm, share/, a design) is
 // pushed to a fresh server; the paths are every object of the package, in
@@ -14,7 +14,7 @@
 // (default 1: capsule serve is one Node process, one event loop).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { capsuleSync, grant, load, startBenchServer, writeGenerated } from './lib/harness.js';
@@ -94,6 +94,31 @@ http {
   return { url, child };
 }
 
+/** User + system CPU time (ms) of these processes and their children processes (nginx's workers). */
+function cpuMs(pid: number): number {
+  const ticks = (p: number) => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the line)
+    } catch {
+      return 0;
+    }
+  };
+  let total = ticks(pid);
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const f = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) total += ticks(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return (total * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
 function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return new Promise((done) => {
     if (child.exitCode !== null || child.signalCode !== null) return done();
@@ -105,8 +130,8 @@ function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      seconds: { type: 'string', default: '8' },
-      rounds: { type: 'string', default: '3' },
+      seconds: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '5' },
       connections: { type: 'string', default: '256,16' },
       workers: { type: 'string', default: '1' },
       'no-docs': { type: 'boolean', default: false },
@@ -123,7 +148,12 @@ async function main(): Promise<void> {
   const server = await startBenchServer(dataDir, adminHome);
   let nginx: { url: string; child: ChildProcess } | null = null;
   const loads = [load()];
-  const results: { conns: number; capsule: LoadResult[]; nginx: LoadResult[] }[] = [];
+  const results: {
+    conns: number;
+    capsule: LoadResult[];
+    nginx: LoadResult[];
+    cpu: { capsule: number[]; nginx: number[] };
+  }[] = [];
   let objectCount = 0;
   try {
     const app = streamApps().find((a) => a.key === 'yosys')!;
@@ -156,11 +186,14 @@ async function main(): Promise<void> {
     }
     for (const c of conns) {
       const r = { conns: c, capsule: [] as LoadResult[], nginx: [] as LoadResult[] };
+      const cpu = { capsule: [] as number[], nginx: [] as number[] };
       for (let i = 0; i < rounds; i++) {
         for (const [name, base] of [
           ['capsule', server.url],
           ['nginx', nginx.url],
         ] as const) {
+          const pid = (name === 'capsule' ? server.child.pid : nginx.child.pid)!;
+          const cpu0 = cpuMs(pid);
           const x = await runLoad({
             base,
             paths,
@@ -169,15 +202,18 @@ async function main(): Promise<void> {
             durationMs: seconds * 1000,
             warmupMs: 1000,
           });
+          // CPU per request (the whole round, warm-up included): steadier than req/s on a busy machine.
+          cpu[name].push((cpuMs(pid) - cpu0) / (x.rps * (x.seconds + 1)));
           r[name].push(x);
           process.stdout.write(
             `${c} connections, ${name}: ${x.rps.toFixed(0)} req/s, ${x.mbps.toFixed(1)} MiB/s, ` +
-              `p50 ${x.p50.toFixed(1)} ms, p99 ${x.p99.toFixed(1)} ms, ${x.errors} errors\n`,
+              `p50 ${x.p50.toFixed(1)} ms, p99 ${x.p99.toFixed(1)} ms, ${x.errors} errors, ` +
+              `${(1000 * cpu[name].at(-1)!).toFixed(0)} µs CPU/request\n`,
           );
         }
         loads.push(load());
       }
-      results.push(r);
+      results.push({ ...r, cpu });
     }
   } finally {
     if (nginx) await stop(nginx.child, 'SIGQUIT');
@@ -191,8 +227,12 @@ async function main(): Promise<void> {
       `a 1 s warm-up, alternating capsule, nginx; nginx with worker_processes ${workers}; ` +
       `the load generator (bench/lib/load.ts) in a third process. 1-minute load average: ${loads.join(', ')}.`,
     '',
-    '| connections | capsule req/s | nginx req/s | **ratio** | capsule MiB/s | nginx MiB/s | capsule p50 / p99 | nginx p50 / p99 | errors (capsule, nginx) |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    'Ratios are capsule / nginx: "median ratio" is the median of the ratios of each round\'s capsule and nginx runs ' +
+      '(back to back, so under the same background load), "CPU" the servers\' own CPU time per request ' +
+      '(from /proc, whole round), which a busy machine disturbs less than throughput.',
+    '',
+    '| connections | capsule req/s | nginx req/s | ratio of medians | **median ratio** | capsule MiB/s | nginx MiB/s | capsule p50 / p99 | nginx p50 / p99 | CPU/request capsule / nginx | **nginx / capsule CPU** | errors (capsule, nginx) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of results) {
     const cr = m(r.capsule, (x) => x.rps);
@@ -201,9 +241,12 @@ async function main(): Promise<void> {
       `${m(xs, (x) => x.p50).toFixed(1)} / ${m(xs, (x) => x.p99).toFixed(1)} ms`;
     const errs = (xs: LoadResult[]) => xs.reduce((n, x) => n + x.errors, 0);
     lines.push(
-      `| ${r.conns} | ${cr.toFixed(0)} | ${nr.toFixed(0)} | **${(cr / nr).toFixed(2)}** | ` +
+      `| ${r.conns} | ${cr.toFixed(0)} | ${nr.toFixed(0)} | ${(cr / nr).toFixed(2)} | ` +
+        `**${median(r.capsule.map((x, i) => x.rps / r.nginx[i]!.rps)).toFixed(2)}** | ` +
         `${m(r.capsule, (x) => x.mbps).toFixed(1)} | ${m(r.nginx, (x) => x.mbps).toFixed(1)} | ` +
-        `${lat(r.capsule)} | ${lat(r.nginx)} | ${errs(r.capsule)}, ${errs(r.nginx)} |`,
+        `${lat(r.capsule)} | ${lat(r.nginx)} | ` +
+        `${(1000 * median(r.cpu.capsule)).toFixed(0)} / ${(1000 * median(r.cpu.nginx)).toFixed(0)} µs | ` +
+        `**${(median(r.cpu.nginx) / median(r.cpu.capsule)).toFixed(2)}** | ${errs(r.capsule)}, ${errs(r.nginx)} |`,
     );
   }
   const body = lines.join('\n');

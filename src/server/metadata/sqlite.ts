@@ -115,11 +115,21 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   changeStamp(): string {
-    // total_changes(): rows this connection changed; data_version: commits by other connections.
+    // total_changes(): rows this connection changed (the server's own writes: seen at once).
+    // data_version: commits by other connections; it takes a read lock on the WAL, so it is
+    // read at most every 100 ms (this server is the database's only writer in normal use).
     const changes = this.#db.prepare('SELECT total_changes() AS n').get() as { n: number };
-    const version = this.#db.prepare('PRAGMA data_version').get() as { data_version: number };
-    return `${changes.n}:${version.data_version}`;
+    const now = performance.now();
+    if (now - this.#versionAt >= 100) {
+      this.#version = (
+        this.#db.prepare('PRAGMA data_version').get() as { data_version: number }
+      ).data_version;
+      this.#versionAt = now;
+    }
+    return `${changes.n}:${this.#version}`;
   }
+  #version = 0;
+  #versionAt = -Infinity;
 
   transaction<T>(fn: () => T): T {
     return this.#db.transaction(fn)();

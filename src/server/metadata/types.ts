@@ -57,9 +57,10 @@ export interface AuditEntry {
 export interface MetadataStore {
   transaction<T>(fn: () => T): T;
   /**
-   * A value that changes whenever the metadata may have changed, by this
-   * server or any other writer of the same database. Caches of access
-   * decisions (auth.ts, access.ts) are valid only while it stays the same.
+   * A value that changes whenever the metadata may have changed: at once
+   * for this store's own writes, within 100 ms for another writer of the
+   * same database. Caches of access decisions (auth.ts, access.ts) are
+   * valid only while it stays the same.
    */
   changeStamp(): string;
 
