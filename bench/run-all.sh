@@ -23,6 +23,11 @@ node dist/bench/pack.js "$@"
 echo "==> packages: run from a package vs a directory; dedup across versions (docs/benchmarks.md)"
 node dist/bench/package.js "$@"
 
+echo "==> cloud sessions: keystroke-to-echo latency, memory per idle session (docs/benchmarks.md, Cloud sessions)"
+node dist/bench/cloud.js
+echo "==> browser: cold start in a chromium tab (docs/benchmarks.md, Browser)"
+node dist/bench/browser.js "$@"
+
 echo "==> streamed delivery: cold start vs pull-then-run through the throttling proxy; push of a second version"
 node dist/bench/stream.js "$@"
 

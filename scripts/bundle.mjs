@@ -11,7 +11,7 @@
 // as new URL('./worker-main.js', import.meta.url) keep pointing at the same
 // files.
 import { build } from 'esbuild';
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { URL, fileURLToPath } from 'node:url';
 
@@ -22,7 +22,7 @@ const out = (src) => join(root, 'dist', relative(root, src).replace(/\.ts$/, '.j
 const entries = [
   ['src/runtime/node/worker-main.ts', []],
   ['src/delivery/local/view-node.ts', []],
-  ['src/cli/commands/run.ts', ['./run-package.js']],
+  ['src/cli/commands/run.ts', ['./run-package.js', './run-cloud.js']],
   ['src/cli/commands/run-package.ts', []],
 ];
 
@@ -62,3 +62,27 @@ for (const [entry, lazy] of entries) {
     ],
   });
 }
+
+// The browser runtime (docs/browser.md): the page's script and the guest's
+// Web Worker, served by `capsule serve` from dist/browser/. platform
+// 'browser' fails the build on any Node built-in; the metafile lists every
+// input so tests/architecture.test.ts can check none is Node-only.
+const browserOut = join(root, 'dist/browser');
+const browser = await build({
+  entryPoints: {
+    capsule: join(root, 'src/web/runtime/page.ts'),
+    'capsule-worker': join(root, 'src/web/runtime/worker.ts'),
+  },
+  outdir: browserOut,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome120', 'firefox120', 'safari17'],
+  minify: true,
+  sourcemap: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+});
+await writeFile(join(browserOut, 'meta.json'), JSON.stringify(browser.metafile));
+for (const file of ['run.html', 'run.css'])
+  await copyFile(join(root, 'src/web/static', file), join(browserOut, file));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare a machine (developer or CI) to build and test Capsule.
 #   bash scripts/setup.sh          install what is missing, build everything
-#   bash scripts/setup.sh --demo   ... then run the SQLite shell through capsule
+#   bash scripts/setup.sh --demo   ... then run the SQLite shell through capsule, and start a demo
+#                                  server seeded with SQLite, Flite and Yosys (scripts/demo-server.sh)
 # Idempotent: when everything is already there it only checks and returns quickly.
 set -euo pipefail
 
@@ -25,9 +26,10 @@ done
 
 step() { printf '==> %s\n' "$*"; }
 
-# 1. Debian packages: the WASI C toolchain and tools used by tests and benchmarks.
-# nginx is the yardstick of the chunk-serving benchmark (bench/serve.ts starts its own, on a free port).
-PACKAGES=(clang lld wasi-libc libclang-rt-dev-wasm32 binaryen wabt tmux hyperfine nginx)
+# 1. Debian packages: the WASI C toolchain and tools used by tests and benchmarks
+#    (chromium: the browser runtime's tests and benchmark, driven by playwright-core;
+#    nginx: the yardstick of the chunk-serving benchmark, which starts its own on a free port).
+PACKAGES=(clang lld wasi-libc libclang-rt-dev-wasm32 binaryen wabt tmux hyperfine chromium nginx)
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
@@ -96,5 +98,8 @@ if [[ "$DEMO" == 1 ]]; then
   node dist/src/cli/main.js run build/demo/sqlite.capsule -- :memory: "select 'run from a single signed file';"
   node dist/src/cli/main.js ls
   unset CAPSULE_HOME
+
+  # A server seeded with the real apps, left running, and one app streamed from it.
+  bash scripts/demo-server.sh start
 fi
 step "setup done"

@@ -62,3 +62,37 @@ test('only the CLI calls process.exit', () => {
     assert.doesNotMatch(readFileSync(p, 'utf8'), /process\.exit\(/, `${rel(p)} calls process.exit`);
   }
 });
+
+test('the browser bundle imports no node: module and no Node-only source', () => {
+  // scripts/bundle.mjs builds it with platform 'browser' and writes esbuild's metafile beside it.
+  const meta = JSON.parse(readFileSync(join(root, 'dist/browser/meta.json'), 'utf8')) as {
+    inputs: Record<string, { imports: { path: string; external?: boolean }[] }>;
+    outputs: Record<string, unknown>;
+  };
+  const inputs = Object.keys(meta.inputs);
+  const nodeOnly = /^src\/(vfs\/host|runtime\/node|store\/fs|cli|server)\/|-node\.ts$|\/node\.ts$/;
+  for (const input of inputs) {
+    assert.doesNotMatch(input, /^node:/, `the browser bundle includes ${input}`);
+    assert.doesNotMatch(input, nodeOnly, `the browser bundle includes Node-only ${input}`);
+    for (const imp of meta.inputs[input]!.imports) {
+      assert.doesNotMatch(
+        imp.path,
+        /^node:|^(fs|path|os|crypto|worker_threads|module)$/,
+        `${input} imports ${imp.path}`,
+      );
+    }
+  }
+  // The runtime core itself is in it: our WASI host and the package view's filesystems.
+  for (const core of [
+    'src/wasi/host.ts',
+    'src/vfs/memfs.ts',
+    'src/vfs/layer.ts',
+    'src/vfs/union.ts',
+    'src/runtime/bridge.ts',
+  ])
+    assert.ok(inputs.includes(core), `the browser bundle lacks ${core}`);
+  for (const out of Object.keys(meta.outputs).filter((o) => o.endsWith('.js'))) {
+    const text = readFileSync(join(root, out), 'utf8');
+    assert.doesNotMatch(text, /(from|import|require\()\s*["']node:/, `${out} refers to a node: module`);
+  }
+});

@@ -151,11 +151,22 @@ test('poll_oneoff waits on stdin through the bridge: a timeout while nothing com
   const lines: string[] = [];
   const r = await capsule(['run', wasm('poll_stdin')], {
     onSpawn: (child) => {
+      // Whole lines only: one printf can reach the pipe in several writes.
+      let partial = '';
+      let sent = 0;
       child.stdout!.on('data', (b: Buffer) => {
-        lines.push(...b.toString().split('\n').filter(Boolean));
+        const parts = (partial + b.toString()).split('\n');
+        partial = parts.pop()!;
+        lines.push(...parts);
         // After the first wait timed out, answer it; then answer the second wait later.
-        if (lines.length === 1) child.stdin!.write('first\n');
-        if (lines.length === 2) setTimeout(() => child.stdin!.end('second\n'), 300);
+        if (lines.length >= 1 && sent === 0) {
+          sent = 1;
+          child.stdin!.write('first\n');
+        }
+        if (lines.length >= 2 && sent === 1) {
+          sent = 2;
+          setTimeout(() => child.stdin!.end('second\n'), 300);
+        }
       });
     },
   });

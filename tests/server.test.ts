@@ -69,8 +69,13 @@ test('auth: 401 without a token; unentitled users get one 403 for hidden and mis
     assert.equal(doc.json.openapi, '3.1.0');
     for (const p of ['/catalog', '/admin/users', '/packages/sqlite/1.0.0/manifest', '/admin/audit'])
       assert.equal((await api(url, 'GET', p)).status, 401, p);
-    for (const [p, ops] of Object.entries(doc.json.paths as Record<string, object>)) {
-      if (p === '/health' || p === '/openapi.json' || p === '/auth/login') continue;
+    const paths = doc.json.paths as Record<string, Record<string, { security?: unknown[] }>>;
+    const publicPaths = ['/health', '/openapi.json', '/auth/login', '/run/{app}', '/browser/{file}'];
+    for (const [p, ops] of Object.entries(paths)) {
+      // Public operations say so in the document (an empty security list); the list above pins which.
+      const open = Object.values(ops).every((op) => Array.isArray(op.security) && op.security.length === 0);
+      assert.equal(open, publicPaths.includes(p), `${p} is ${open ? '' : 'not '}public`);
+      if (open) continue;
       for (const method of Object.keys(ops)) {
         const r = await api(url, method.toUpperCase(), p.replace(/\{[a-z]+\}/g, 'x'), 'cap_wrong');
         assert.equal(r.status, 401, `${method} ${p}`);
@@ -321,6 +326,12 @@ test('a bounded fuzz of random requests never crashes the server', async () => {
       '/admin/grants',
       '/admin/grants/revoke',
       '/admin/audit?limit=-5',
+      '/admin/apps/a/channels',
+      '/admin/apps/a/channels/stable',
+      '/admin/apps/a/channels/stable/rollback',
+      '/admin/apps/a/versions/1.0.0/yank',
+      '/admin/usage?since=%00&app=a',
+      '/usage',
       '/auth/login',
       '/whoami',
       '/%ff%fe',
@@ -343,6 +354,14 @@ test('a bounded fuzz of random requests never crashes the server', async () => {
           manifest: 5,
         }),
       () => '{"a":' + '['.repeat(5000),
+      () =>
+        JSON.stringify({
+          launches: [
+            { id: randomBytes(6).toString('hex'), app: 'a', version: '1.0.0', mode: 'stream', at: 5 },
+          ],
+          version: '1.0.0',
+          yanked: 'no',
+        }),
       () =>
         JSON.stringify({
           digests: Array.from({ length: 50 }, () => `sha256:${randomBytes(32).toString('hex')}`),

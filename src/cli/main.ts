@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CliError } from './errors.js';
+import { settle } from './background.js';
 import { prestartWorker } from '../runtime/node/prestart.js';
 
 interface Command {
@@ -105,9 +106,14 @@ const commands: Record<string, Command> = {
     describe: 'list the apps on a server that you may use',
     load: async () => (await import('./commands/remote.js')).catalog,
   },
+  sessions: {
+    group: 'Server',
+    describe: 'list or end your cloud sessions',
+    load: async () => (await import('./commands/sessions.js')).sessions,
+  },
   admin: {
     group: 'Server',
-    describe: 'manage users, groups, grants; read the audit log',
+    describe: 'manage users, groups, grants, channels, yanks, cloud sessions; read usage and the audit log',
     load: async () => (await import('./commands/admin.js')).admin,
   },
   keygen: {
@@ -171,9 +177,16 @@ async function main(argv: string[]): Promise<number> {
 if (process.argv[2] === 'run' && !process.argv.includes('--help') && !process.argv.includes('-h'))
   prestartWorker();
 
+/** How long a finished command waits for its best-effort work (usage reports) before exiting. */
+const GRACE_MS = 1500;
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
+  async (code) => {
+    await settle(GRACE_MS);
+    process.exit(code);
+  },
+  async (e: unknown) => {
+    await settle(GRACE_MS);
     if (CliError.is(e)) {
       if (e.usage) process.stderr.write(e.usage + '\n\n');
       process.stderr.write(`capsule: ${e.message}\n`);

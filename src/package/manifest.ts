@@ -90,6 +90,7 @@ const manifestSchema = strict({
   }),
   profile: v.nullable(digest),
   annotations: record(text(256), text(65536)),
+  split: v.optional(strict({ secondary: guestFilePath, primaryFunctions: count, secondaryFunctions: count })),
 });
 
 const profileSchema = strict({
@@ -97,6 +98,7 @@ const profileSchema = strict({
   manifest: digest,
   chunks: list(digest, 1 << 20, 'more than 2^20 chunks'),
   args: list(text(65536), 4096, 'more than 4096 arguments'),
+  after: v.optional(list(digest, 1 << 20, 'more than 2^20 chunks')),
 });
 
 // Compile-time checks that the schemas produce exactly the types of types.ts.

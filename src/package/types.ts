@@ -67,6 +67,25 @@ export interface Manifest {
   profile: Digest | null;
   /** Free-form, not interpreted: description, homepage, license. */
   annotations: Record<string, string>;
+  /** Present when the entry module is split for function-level streaming. */
+  split?: SplitInfo;
+}
+
+/**
+ * Function-level streaming. A profiled run (`capsule profile record --split`)
+ * split the entry module with binaryen's wasm-split: the file at `entry` is
+ * now the primary module (the functions the profiled run called, plus a
+ * placeholder import from "capsule:placeholder" for each one moved out, named
+ * by its table slot) and `secondary` holds the rest, importing the primary's
+ * memory, table, globals and functions from "capsule:primary". The runtime
+ * instantiates the secondary on the first call to any placeholder (docs/streaming.md).
+ */
+export interface SplitInfo {
+  /** Absolute guest path of the secondary module, in this package's layers. */
+  secondary: string;
+  /** Functions defined in the primary and in the secondary module. */
+  primaryFunctions: number;
+  secondaryFunctions: number;
 }
 
 export interface LayerRef {
@@ -145,9 +164,12 @@ export interface LaunchProfile {
   schema: typeof PROFILE_SCHEMA;
   /** The package it was recorded for. */
   manifest: Digest;
+  /** Distinct chunks read before the first output, in the order first read. */
   chunks: Digest[];
   /** The arguments of the recorded run. */
   args: string[];
+  /** Distinct chunks first read after the first output, until the run ended (prefetched later). */
+  after?: Digest[];
 }
 
 /**

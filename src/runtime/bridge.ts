@@ -15,6 +15,14 @@
  * the worker reads it from the store itself, so objects of any size pass
  * without growing this buffer) or ERROR (unavailable or corrupt).
  *
+ * READ_OBJECT (the browser runtime, web/runtime): there is no store the
+ * worker can read, so the page keeps fetched objects' verified plain bytes
+ * and the worker copies them out through this buffer. The worker writes
+ * the digest (ASCII) into the data area and the byte offset into `arg`; the
+ * page fetches and verifies the object if it has not yet, and replies with
+ * the bytes from that offset (as many as fit) or ERROR. In the browser,
+ * FETCH_OBJECT fetches into that page-side cache.
+ *
  * The worker writes op/arg, sets state 1, posts a wake-up message (the other
  * side is an event loop and cannot wait on the cell), and Atomics.waits until
  * the state is 2. The host side answers asynchronously, fills the data, sets
@@ -22,7 +30,7 @@
  * single-threaded.
  */
 
-export const BridgeOp = { STDIN_READ: 1, STDIN_WAIT: 2, FETCH_OBJECT: 3 } as const;
+export const BridgeOp = { STDIN_READ: 1, STDIN_WAIT: 2, FETCH_OBJECT: 3, READ_OBJECT: 4 } as const;
 export const BridgeStatus = { EOF: -1, TIMEOUT: -2, ERROR: -3, ABORTED: -4 } as const;
 
 const HEADER = 16;

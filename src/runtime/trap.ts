@@ -11,9 +11,10 @@ export function describeTrap(err: unknown): TrapInfo {
   let func: string | null = null;
   for (const line of String(e?.stack ?? '').split('\n')) {
     // V8 prints wasm frames as "at name (wasm://wasm/<hash>:wasm-function[<index>]:0x<offset>)".
-    const m = /^\s*at (.*?) \(?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:(0x[0-9a-f]+)\)?/.exec(line);
+    // Without a name section there is no name: "at wasm://wasm/<hash>:wasm-function[<index>]:0x<offset>".
+    const m = /^\s*at (?:(.*?) \(?)?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:(0x[0-9a-f]+)\)?/.exec(line);
     if (m) {
-      const name = m[1]!.replace(/^.*?\.wasm\./, '').trim();
+      const name = (m[1] ?? '').replace(/^.*?\.wasm\./, '').trim();
       func =
         name && !name.startsWith('wasm://')
           ? `${name} (function ${m[2]}, offset ${m[3]})`

@@ -10,11 +10,15 @@ import { HttpError, badRequest, sendJson } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { compile, match, type CompiledRoute, type Route, type ServerState } from './router.js';
 import { adminRoutes } from './routes/admin.js';
+import { browserRoutes } from './routes/browser.js';
+import { channelRoutes } from './routes/channels.js';
 import { objectRoutes } from './routes/objects.js';
 import { packageRoutes } from './routes/packages.js';
 import { sessionRoutes } from './routes/session.js';
+import { cloudRoutes } from './cloud/index.js';
+import { usageRoutes } from './routes/usage.js';
 
-export const SERVER_API_VERSION = '1.0.0';
+export const SERVER_API_VERSION = '1.1.0';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -38,6 +42,10 @@ export function createApp(state: ServerState, onError: (e: unknown) => void): Ha
     ...objectRoutes,
     ...packageRoutes,
     ...adminRoutes,
+    ...cloudRoutes,
+    ...channelRoutes,
+    ...usageRoutes,
+    ...browserRoutes,
   ];
   const doc = openApiDocument(routes, SERVER_API_VERSION);
   const compiled: CompiledRoute[] = routes.map(compile);

@@ -30,9 +30,13 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(parts, total);
 }
 
-/** A JSON object body; 400 with the parser's message when it is not one. */
-export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** A JSON object body (an empty one is `{}` when `allowEmpty`); 400 with the parser's message when it is not one. */
+export async function readJson(
+  req: IncomingMessage,
+  { allowEmpty = false }: { allowEmpty?: boolean } = {},
+): Promise<Record<string, unknown>> {
   const bytes = await readBody(req, MAX_JSON_BYTES);
+  if (allowEmpty && bytes.length === 0) return {};
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
@@ -58,4 +62,10 @@ export function optionalString(
   re?: RegExp,
 ): string | undefined {
   return body[field] === undefined ? undefined : stringField(body, field, re);
+}
+
+export function optionalBoolean(body: Record<string, unknown>, field: string): boolean | undefined {
+  const v = body[field];
+  if (v !== undefined && typeof v !== 'boolean') throw badRequest(`"${field}" must be true or false`);
+  return v;
 }

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FsObjectStore } from '../store/fs/index.js';
 import type { MetadataStore, Role, User } from './metadata/types.js';
+import type { CloudService } from './cloud/index.js';
 
 export interface ServerState {
   meta: MetadataStore;
@@ -16,6 +17,8 @@ export interface ServerState {
   allowUnsigned: boolean;
   /** The largest object an upload may carry, in bytes. */
   maxObjectBytes: number;
+  /** Cloud sessions (cloud/), when this server runs them. */
+  cloud?: CloudService;
 }
 
 export interface RequestContext {

@@ -15,6 +15,7 @@ import { createApp } from './app.js';
 import { newToken, tokenHash } from './auth.js';
 import { SqliteMetadataStore } from './metadata/sqlite.js';
 import type { MetadataStore } from './metadata/types.js';
+import { CloudService, type CloudOptions } from './cloud/index.js';
 
 export const DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 
@@ -28,6 +29,8 @@ export interface ServeOptions {
   adminToken?: string;
   /** Unexpected errors (500s); the CLI logs them. */
   onError?: (e: unknown) => void;
+  /** Cloud sessions: limits and caps (cloud/limits.ts defaults otherwise). */
+  cloud?: CloudOptions;
 }
 
 export interface RunningServer {
@@ -64,17 +67,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     meta.close();
     throw e;
   }
+  const objects = new FsObjectStore(dataDir);
+  const onError = options.onError ?? (() => {});
+  const cloud = new CloudService({ meta, objects, dataDir }, options.cloud ?? {}, onError);
   const app = createApp(
     {
       meta,
-      objects: new FsObjectStore(dataDir),
+      objects,
       dataDir,
       allowUnsigned: options.allowUnsigned ?? false,
       maxObjectBytes: options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES,
+      cloud,
     },
-    options.onError ?? (() => {}),
+    onError,
   );
   const server: Server = createServer({ requestTimeout: 300_000, headersTimeout: 30_000 }, app);
+  server.on('upgrade', (req, socket, head) => cloud.upgrade(req, socket, head));
   await new Promise<void>((ok, fail) => {
     server.once('error', (e) => {
       meta.close();
@@ -90,21 +98,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     port,
     generatedAdminToken: generated,
     close(graceMs = 10_000) {
-      closing ??= new Promise<void>((done) => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        force.unref();
-        // A keep-alive connection whose request ends after close() would idle
-        // until its timeout; close such connections as soon as they go idle.
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        // close() stops accepting and calls back once every connection has ended.
-        server.close(() => {
-          clearTimeout(force);
-          clearInterval(sweep);
-          meta.close();
-          done();
-        });
-        server.closeIdleConnections();
-      });
+      closing ??= cloud.close().then(
+        () =>
+          new Promise<void>((done) => {
+            const force = setTimeout(() => server.closeAllConnections(), graceMs);
+            force.unref();
+            // A keep-alive connection whose request ends after close() would idle
+            // until its timeout; close such connections as soon as they go idle.
+            const sweep = setInterval(() => server.closeIdleConnections(), 50);
+            // close() stops accepting and calls back once every connection has ended.
+            server.close(() => {
+              clearTimeout(force);
+              clearInterval(sweep);
+              meta.close();
+              done();
+            });
+            server.closeIdleConnections();
+          }),
+      );
       return closing;
     },
   };

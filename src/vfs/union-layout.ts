@@ -19,7 +19,7 @@ import { joinPath } from './path.js';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const OPAQUE_MARKER = '.wh..wh..opq';
-const SCRATCH_PREFIX = '.wh..wh..tmp.';
+export const SCRATCH_PREFIX = '.wh..wh..tmp.';
 
 export function isReservedName(name: string): boolean {
   return name.startsWith(WHITEOUT_PREFIX);

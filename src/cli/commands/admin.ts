@@ -1,7 +1,9 @@
-/** `capsule admin`: users, groups, grants and the audit log of a server (admin role). */
+/** `capsule admin`: users, groups, grants, channels, yanks, usage and the audit log of a server (admin role). */
 import { parseCommand } from '../argv.js';
 import { CliError } from '../errors.js';
+import { adminApps } from './admin-apps.js';
 import { asRemoteCliError, clientFor, serverOf } from './remote-common.js';
+import { sessionCommand } from './sessions.js';
 
 export const adminUsage = `Usage: capsule admin COMMAND [options] --server URL
 
@@ -15,7 +17,25 @@ Commands
   grant APP (--user U | --group G)     entitle a user or a group to an app
   revoke APP (--user U | --group G)    withdraw it
   grants                          list entitlements
+  promote NAME@VERSION --channel C
+                                  point channel C (stable, beta, or any name)
+                                  at VERSION; a yanked version is refused
+  rollback NAME --channel C       point channel C back at the version it
+                                  pointed at before (an error when there is none)
+  yank NAME@VERSION [--undo]      no channel, range or "latest" selects a yanked
+                                  version; a client that pins it still runs it,
+                                  with a warning. --undo restores it
+  channels NAME                   NAME's channels, their versions and history
+  usage [--app A] [--since WHEN]  launches per app, version, user and mode
+                                  (stream, local, pull, cloud); WHEN is a date,
+                                  a time, or 30m, 12h, 7d
   audit [--limit N]               the audit log: every admin action
+  sessions                        every cloud session on the server
+  end-session ID                  end a cloud session (audited)
+
+Clients get: URL/NAME -> the stable channel's version (else the highest
+version that is not yanked); URL/NAME@beta or --channel beta -> that channel;
+URL/NAME@1.2.3 -> exactly that version.
 
 Options
   --server URL    the server (or $CAPSULE_SERVER)
@@ -30,6 +50,10 @@ const options = {
   user: { type: 'string' },
   group: { type: 'string' },
   limit: { type: 'string' },
+  channel: { type: 'string' },
+  undo: { type: 'boolean' },
+  app: { type: 'string' },
+  since: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -104,7 +128,26 @@ export async function admin(argv: string[]): Promise<number> {
           .map((e) => `${e.at}  ${e.actor.padEnd(12)}${e.action.padEnd(18)}${JSON.stringify(e.detail)}`)
           .join('\n'),
       );
-    } else {
+    } else if (cmd === 'sessions' || cmd === 'end-session') {
+      if (cmd === 'end-session' ? !sub || arg : sub)
+        throw usage(`expected: ${cmd}${cmd === 'end-session' ? ' ID' : ''}`);
+      await sessionCommand(
+        client,
+        '/admin/sessions',
+        cmd === 'end-session' ? sub : undefined,
+        values.json ?? false,
+      );
+    } else if (
+      !(await adminApps(client, cmd!, {
+        positionals,
+        channel: values.channel,
+        undo: values.undo,
+        app: values.app,
+        since: values.since,
+        usage,
+        out,
+      }))
+    ) {
       throw usage(`unknown admin command: ${positionals.join(' ')}`);
     }
     return 0;

@@ -10,8 +10,12 @@ import { CliError } from '../errors.js';
 import { asCliError, openLocal } from '../context.js';
 import { privateKeyPath } from './pack.js';
 import { preparePackageRun, runPrepared } from './run-package.js';
+import { concatBytes } from '../../runtime/bytes.js';
+import { ModuleSplitter, splitLayers, SplitToolError } from '../../delivery/local/split.js';
+import type { SplitInfo } from '../../package/index.js';
+import { formatBytes } from '../progress.js';
 
-const usage = `Usage: capsule profile record NAME[@VERSION] [--sign KEY] [--] [ARGS...]
+const usage = `Usage: capsule profile record NAME[@VERSION] [--split] [--sign KEY] [--] [ARGS...]
 
 Runs the package once on a fresh state layer and records, in order, the
 chunks it reads before its first output: its launch profile. The profile
@@ -19,12 +23,20 @@ is stored with the package (its manifest then names it, so the package gets
 a new digest under the same name@version), and streaming fetches those
 chunks first.
 
+With --split, the same run also records which functions of the entry module
+ran, and the module is split (binaryen's wasm-split) into a primary module
+with those functions and a secondary module with the rest, fetched only when
+the app first calls one of them: function-level streaming. Any path the app
+takes stays correct; paths the profile never saw load the secondary first.
+
 Options
+  --split           also split the entry module by the functions this run calls
   --sign KEY        sign the updated package (earlier signatures name the old digest)
   --timeout SECONDS stop the recording run after this long
   -h, --help        show this help`;
 
 const options = {
+  split: { type: 'boolean' },
   sign: { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -58,18 +70,94 @@ export async function profile(argv: string[]): Promise<number> {
     });
     const view = prepared.session.view!;
     (view.data as { recordProfile?: boolean }).recordProfile = true;
-    // The entry's chunks belong in the profile: let the worker read them through the view.
-    prepared.session.entryBytes = undefined;
-    const result = await runPrepared(prepared, values.timeout);
-    const recorded = (result.viewResult as { profile?: string[] } | undefined)?.profile;
-    if (!recorded) throw new CliError('the recording run reported no profile', 125);
     const pkg = prepared.package;
+    let splitter: ModuleSplitter | null = null;
+    if (values.split) {
+      if (pkg.manifest.split) {
+        prepared.release();
+        throw new CliError(
+          `${pkg.name}@${pkg.version} is split already`,
+          125,
+          'record --split on the package as packed',
+        );
+      }
+      const pieces = prepared.session.entryBytes?.() ?? null;
+      if (!pieces) {
+        prepared.release();
+        throw new CliError(
+          `cannot read the entry module ${pkg.manifest.entry} of ${pkg.name}@${pkg.version}`,
+          125,
+        );
+      }
+      splitter = new ModuleSplitter(concatBytes(pieces));
+      try {
+        const instrumented = splitter.instrument();
+        prepared.session.entryBytes = () => [instrumented];
+        prepared.session.compileEntry = undefined;
+        prepared.session.functionProfile = true;
+      } catch (e) {
+        splitter.close();
+        prepared.release();
+        throw e;
+      }
+    } else {
+      // The entry's chunks belong in the profile: let the worker read them through the view.
+      prepared.session.entryBytes = undefined;
+      prepared.session.compileEntry = undefined;
+    }
+    const result = await runPrepared(prepared, values.timeout).catch((e: unknown) => {
+      splitter?.close();
+      throw e;
+    });
+    const viewResult = result.viewResult as { profile?: string[]; after?: string[] } | undefined;
+    const recorded = viewResult?.profile;
+    if (!recorded) {
+      splitter?.close();
+      throw new CliError('the recording run reported no profile', 125);
+    }
+    let layers = pkg.manifest.layers;
+    let split: SplitInfo | undefined;
+    let splitNote = '';
+    if (splitter) {
+      try {
+        if (!result.functionProfile)
+          throw new CliError('the recording run reported no function profile', 125);
+        const parts = splitter.split(result.functionProfile);
+        if (parts.moved === 0) splitNote = 'every function ran: nothing to split out\n';
+        else {
+          ({ layers, split } = await splitLayers(
+            ctx.objects,
+            layers,
+            pkg.manifest.entry,
+            parts.primary,
+            parts.secondary,
+            parts,
+          ));
+          splitNote =
+            `split ${pkg.manifest.entry}: primary ${formatBytes(parts.primary.length)} (${parts.kept} functions), ` +
+            `secondary ${formatBytes(parts.secondary.length)} (${parts.moved} functions)\n`;
+        }
+      } finally {
+        splitter.close();
+      }
+    }
     const profileDigest = writeProfile(
       ctx.objects,
-      { schema: PROFILE_SCHEMA, manifest: pkg.digest, chunks: recorded, args },
+      {
+        schema: PROFILE_SCHEMA,
+        manifest: pkg.digest,
+        chunks: recorded,
+        args,
+        after: viewResult?.after ?? [],
+      },
       nodeHasher,
     );
-    const manifest = validateManifest({ ...pkg.manifest, profile: profileDigest });
+    const manifest = validateManifest({
+      ...pkg.manifest,
+      layers,
+      profile: profileDigest,
+      ...(split ? { split } : {}),
+    });
     const digest = writeManifest(ctx.objects, manifest);
     withLock(ctx.home.store.locks, () => {
       if (ctx.refs.getRef(pkg.name, pkg.version) !== pkg.digest) {
@@ -83,6 +171,7 @@ export async function profile(argv: string[]): Promise<number> {
     const total = pkg.layers.length;
     process.stdout.write(
       `recorded ${recorded.length} chunks before the first output (${total} layers)\n` +
+        splitNote +
         `${pkg.name}@${pkg.version} is now ${digest} (profile ${profileDigest})\n`,
     );
     if (result.kind !== 'exit' || result.code !== 0) {
@@ -92,6 +181,7 @@ export async function profile(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
+    if (e instanceof SplitToolError) throw new CliError(e.message, 125);
     throw asCliError(e);
   }
 }

@@ -1,19 +1,24 @@
 /** `capsule login`, `push`, `pull` and `catalog`: the client side of a Capsule server. */
-import { createRequire } from 'node:module';
-import type SemverLib from 'semver';
 import { parseCommand } from '../argv.js';
 import { CliError, ExitCode } from '../errors.js';
 import { ProgressBar, formatBytes } from '../progress.js';
 import { asCliError, openLocal, resolveLocal } from '../context.js';
-import { asRemoteCliError, clientFor, serverOf } from './remote-common.js';
+import { asRemoteCliError, clientFor, reportUsage, serverOf } from './remote-common.js';
 import { RemoteClient, normalizeServerUrl } from '../../delivery/remote/client.js';
 import { saveToken } from '../../delivery/remote/credentials.js';
 import { pushPackage } from '../../delivery/remote/push.js';
 import { pullPackage } from '../../delivery/remote/pull.js';
 import { parsePackageRef } from '../../delivery/local/resolve.js';
 import { SignatureStore, TrustStore, checkSignatures } from '../../delivery/local/trust.js';
+import {
+  isChannelName,
+  parseVersionSpec,
+  selectVersion,
+  type CatalogApp,
+} from '../../delivery/remote/select.js';
+import { recordOrigin, spoolLaunch } from '../../delivery/remote/usage.js';
 import { withLock } from '../../store/fs/lock.js';
-import { SEMVER_RE } from '../../package/types.js';
+import type { CapsuleHome } from '../../store/home.js';
 
 export const loginUsage = `Usage: capsule login SERVER [--token TOKEN | --user NAME --password-stdin]
 
@@ -28,24 +33,28 @@ Uploads a package from the local store to a server (publisher or admin role).
 Only the objects the server lacks are sent; the server verifies each one and
 its signature policy before it names the package.`;
 
-export const pullUsage = `Usage: capsule pull URL/NAME[@VERSION] [--allow-unsigned] [--force]
-       capsule pull --server URL NAME[@VERSION]
+export const pullUsage = `Usage: capsule pull URL/NAME[@VERSION|@RANGE|@CHANNEL] [--channel C] [--allow-unsigned] [--force]
+       capsule pull --server URL NAME[@...]
 
 Downloads a package with everything it needs into the local store, verified,
 so it then runs offline ('capsule run NAME@VERSION'). Interrupted pulls
 resume: objects already in the store are not fetched again.
 
+Which version: NAME alone is what the server's stable channel points at (the
+highest version that is not yanked when there is no stable channel);
+NAME@beta or --channel beta follows that channel; NAME@1.2.3 pins a version
+(a yanked one too, with a warning); NAME@^1.2 is the highest match that is
+not yanked; NAME@latest ignores channels.
+
 Options
+  --channel C        follow channel C (stable, beta, ...)
   --allow-unsigned   keep a package with no signature by a key you trust
   --force            replace a local NAME@VERSION that names another package`;
 
 export const catalogUsage = `Usage: capsule catalog --server URL [--json]
 
-Lists the apps and versions on a server that you may use.`;
-
-function semver(): typeof SemverLib {
-  return createRequire(import.meta.url)('semver') as typeof SemverLib;
-}
+Lists the apps and versions on a server that you may use, which versions
+are yanked, and which version each channel (stable, beta, ...) points at.`;
 
 export async function login(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(
@@ -134,40 +143,94 @@ export function splitTarget(target: string, server: string | undefined): { serve
   return { server: m[1]!, spec: m[2]! };
 }
 
-/** The version a URL target names: exact, else the best the catalog offers the caller. */
+/** `NAME` with `--channel C` is `NAME@C`; a channel given both ways, or a bad name, is refused. */
+export function withChannel(spec: string, channel: string | undefined, usage: string): string {
+  if (channel === undefined) return spec;
+  if (!isChannelName(channel))
+    throw new CliError(
+      `--channel ${channel}: not a channel name`,
+      125,
+      'channel names are like stable or beta: 2-32 of a-z, 0-9 and "-", starting with a letter',
+      usage,
+    );
+  if (spec.slice(spec.lastIndexOf('/') + 1).includes('@'))
+    throw new CliError(`give the version or the channel, not both: ${spec} --channel ${channel}`, 125);
+  return `${spec}@${channel}`;
+}
+
+/**
+ * The version a URL target names: a pinned version as it is, else what the
+ * catalog's channels and versions select for the caller (delivery/remote/select.ts).
+ */
 export async function resolveRemoteVersion(
   client: RemoteClient,
   ref: { name: string; range?: string },
   spec: string,
 ): Promise<string> {
-  let version = ref.range;
-  if (version === undefined || !SEMVER_RE.test(version)) {
-    const cat = await client.json<{ apps: { name: string; versions: { version: string }[] }[] }>(
-      'GET',
-      '/catalog',
+  const wanted = parseVersionSpec(ref.range);
+  if (!wanted)
+    throw new CliError(
+      `${spec}: not a version, a version range or a channel name after "@"`,
+      125,
+      'write NAME, NAME@1.2.3, NAME@^1.2 or NAME@CHANNEL (like stable or beta)',
     );
-    const versions = cat.apps.find((a) => a.name === ref.name)?.versions.map((v) => v.version) ?? [];
-    const best =
-      version === undefined
-        ? (semver()
-            .rsort([...versions])
-            .find((v) => !v.includes('-')) ?? semver().rsort([...versions])[0])
-        : semver().maxSatisfying(versions, version);
-    if (!best)
-      throw new CliError(
-        `${spec}: no such package on ${client.base} that you may use`,
-        ExitCode.NOT_FOUND,
-        "run 'capsule catalog --server URL' to see what is there",
-      );
-    version = best;
+  if (wanted.kind === 'pin') return wanted.version;
+  const cat = await client.json<{ apps: CatalogApp[] }>('GET', '/catalog');
+  const app = cat.apps.find((a) => a.name === ref.name);
+  const version = app ? selectVersion(app, wanted) : null;
+  if (version !== null) return version;
+  const hint = "run 'capsule catalog --server URL' to see what is there";
+  if (app && wanted.kind === 'channel') {
+    const names = Object.keys(app.channels ?? {});
+    throw new CliError(
+      `${ref.name} has no channel ${wanted.channel} that points at a version on ${client.base}` +
+        (names.length ? ` (its channels: ${names.join(', ')})` : ' (it has no channels)'),
+      ExitCode.NOT_FOUND,
+      hint,
+    );
   }
-  return version;
+  if (app)
+    throw new CliError(
+      `${spec}: no version of ${ref.name} on ${client.base} matches (yanked versions are never chosen)`,
+      ExitCode.NOT_FOUND,
+      hint,
+    );
+  throw new CliError(`${spec}: no such package on ${client.base} that you may use`, ExitCode.NOT_FOUND, hint);
+}
+
+/** A yanked version only runs when pinned; say so. */
+export function warnIfYanked(record: { yanked?: boolean }, name: string, server: string): void {
+  if (record.yanked)
+    process.stderr.write(
+      `capsule: warning: ${name} is yanked on ${server}; it is used only because you named this exact version\n`,
+    );
+}
+
+/** A package that came from a server: where from, and a launch of `mode` spooled for it. */
+export function noteDelivery(
+  home: CapsuleHome,
+  client: RemoteClient,
+  p: { name: string; version: string; digest: string; spec: string },
+  mode: 'stream' | 'pull',
+): void {
+  try {
+    recordOrigin(home, { server: client.base, ...p });
+    spoolLaunch(home, { server: client.base, app: p.name, version: p.version, mode });
+    reportUsage(client);
+  } catch {
+    // Usage is best effort: a spool that cannot be written never fails a run.
+  }
 }
 
 export async function pull(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(
     argv,
-    { server: { type: 'string' }, 'allow-unsigned': { type: 'boolean' }, force: { type: 'boolean' } },
+    {
+      server: { type: 'string' },
+      channel: { type: 'string' },
+      'allow-unsigned': { type: 'boolean' },
+      force: { type: 'boolean' },
+    },
     pullUsage,
   );
   if (values.help) {
@@ -177,7 +240,9 @@ export async function pull(argv: string[]): Promise<number> {
   const target = positionals[0];
   if (!target || positionals.length > 1)
     throw new CliError('expected one URL/NAME[@VERSION]', 125, undefined, pullUsage);
-  const { server, spec } = splitTarget(target, values.server ?? undefined);
+  const split = splitTarget(target, values.server ?? undefined);
+  const { server } = split;
+  const spec = withChannel(split.spec, values.channel, pullUsage);
   const ref = parsePackageRef(spec);
   if (!ref) throw new CliError(`not a package name: ${spec}`, 125, 'names look like sqlite or sqlite@3.45.0');
   const client = clientFor(server);
@@ -187,6 +252,7 @@ export async function pull(argv: string[]): Promise<number> {
     const version = await resolveRemoteVersion(client, ref, spec);
     const r = await pullPackage(client, ctx.objects, ref.name, version, (d, t) => bar.update(d, t));
     bar.done();
+    warnIfYanked(r.record, `${ref.name}@${version}`, client.base);
     const { digest, signatures } = r.record;
     const check = checkSignatures(digest, signatures, new TrustStore(ctx.home).list());
     if (check.bad.length > 0)
@@ -209,6 +275,7 @@ export async function pull(argv: string[]): Promise<number> {
     });
     const sigs = new SignatureStore(ctx.home);
     for (const s of signatures) sigs.add(digest, s);
+    noteDelivery(ctx.home, client, { name: ref.name, version, digest, spec: ref.range ?? '' }, 'pull');
     process.stdout.write(
       `pulled ${ref.name}@${version} ${digest}\n` +
         `  fetched ${r.fetched} objects (${formatBytes(r.fetchedBytes)}), ${r.skipped} were already here\n`,
@@ -232,16 +299,18 @@ export async function catalog(argv: string[]): Promise<number> {
   }
   const client = clientFor(serverOf(values.server, catalogUsage));
   try {
-    const cat = await client.json<{
-      apps: { name: string; versions: { version: string; digest: string }[] }[];
-    }>('GET', '/catalog');
+    const cat = await client.json<{ apps: CatalogApp[] }>('GET', '/catalog');
     if (values.json) {
       process.stdout.write(JSON.stringify(cat, null, 2) + '\n');
     } else if (cat.apps.length === 0) {
       process.stdout.write(`no apps on ${client.base} that you may use\n`);
     } else {
       for (const app of cat.apps) {
-        process.stdout.write(`${app.name}  ${app.versions.map((v) => v.version).join(', ')}\n`);
+        const versions = app.versions.map((v) => (v.yanked ? `${v.version} (yanked)` : v.version));
+        const channels = Object.entries(app.channels ?? {}).map(([c, v]) => `${c} ${v}`);
+        process.stdout.write(
+          `${app.name}  ${versions.join(', ')}${channels.length ? `  [${channels.join(', ')}]` : ''}\n`,
+        );
       }
     }
     return 0;

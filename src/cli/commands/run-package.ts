@@ -7,12 +7,13 @@
 import { openBundle } from '../../package/bundle/reader.js';
 import { registerLease } from '../../store/fs/lease.js';
 import { layerStack, type ResolvedPackage } from '../../delivery/local/resolve.js';
-import { readLayerIndex, type LayerIndex } from '../../package/index.js';
+import { readLayerIndex, type ChunkRef, type LayerIndex } from '../../package/index.js';
+import { EntryModule } from '../../delivery/module-source.js';
 import { SettingsStore } from '../../delivery/local/settings.js';
 import { StateStore, defaultUser } from '../../delivery/local/state.js';
 import { TrustStore, checkSignatures } from '../../delivery/local/trust.js';
 import type { PackageViewSpec } from '../../delivery/local/view-spec.js';
-import { readEntryFromLayers } from '../../delivery/local/entry.js';
+import { entryChunks, readEntryFromLayers } from '../../delivery/local/entry.js';
 import {
   runSession,
   type MountSpec,
@@ -40,6 +41,10 @@ export interface PreparedRun {
   package: ResolvedPackage;
   /** Host directories the package asks for that this run does not grant (a hint for the user). */
   ungranted: { guest: string; access: 'ro' | 'rw' }[];
+  /** The entry's chunks when the package's layers alone decide its bytes (entry.ts), else null. */
+  entryChunks: ChunkRef[] | null;
+  /** Names the function a trap happened in, reading the name section the compiled module left out. */
+  nameTrap(result: SessionResult): Promise<SessionResult>;
   release(): void;
 }
 
@@ -148,28 +153,31 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
       upperDir,
       entry: m.entry,
     };
+    if (m.split) view.secondary = m.split.secondary;
     const args = req.args.length > 0 ? req.args : m.args;
     const entrySource = req.bundle ? null : ctx.objects;
     const granted = new Set(req.mounts.map((mt) => mt.guest.replace(/\/+$/, '') || '/'));
     const ungranted = m.permissions.dirs
       .filter((d) => !granted.has(d.guest.replace(/\/+$/, '') || '/'))
       .map((d) => ({ guest: d.guest, access: d.access }));
+    const above = { upperDir, settingsFiles: settings.files };
+    const chunks = entryChunks(indexes, m.entry, above);
+    // From the store: compiled on this thread, without its custom sections, while the worker boots.
+    const entry = chunks && !req.bundle ? new EntryModule(chunks, ctx.objects) : null;
     return {
       package: pkg,
       ungranted,
+      entryChunks: chunks,
+      nameTrap: (result) => entry?.nameTrap(result) ?? Promise.resolve(result),
       session: {
         label: `${pkg.name}@${pkg.version}`,
         view: { module: viewModule, data: view },
         args: [m.entry, ...args],
         env: [...env.entries()],
         mounts: req.mounts,
-        entryBytes: entrySource
-          ? () =>
-              readEntryFromLayers(entrySource, indexes, m.entry, {
-                upperDir,
-                settingsFiles: settings.files,
-              })
-          : undefined,
+        compileEntry: entry ? (memoryPages) => entry.compile(memoryPages, false) : undefined,
+        // The whole file, custom sections and all, for tools (profile --split).
+        entryBytes: entrySource ? () => readEntryFromLayers(entrySource, indexes, m.entry, above) : undefined,
       },
       release,
     };

@@ -6,8 +6,8 @@
  * the launch profile's ahead of time. Everything fetched lands in the local
  * store, so the next run (`capsule run NAME@VERSION`) works offline.
  */
-import { concatBytes } from '../../runtime/bytes.js';
 import { parseProfile } from '../../package/node.js';
+import { EntryModule } from '../../delivery/module-source.js';
 import { pullPackage } from '../../delivery/remote/pull.js';
 import { ObjectStreamer } from '../../delivery/remote/stream.js';
 import { parsePackageRef } from '../../delivery/local/resolve.js';
@@ -17,7 +17,8 @@ import { withLock } from '../../store/fs/lock.js';
 import { CliError } from '../errors.js';
 import { asCliError, openLocal } from '../context.js';
 import { asRemoteCliError, clientFor } from './remote-common.js';
-import { resolveRemoteVersion, splitTarget } from './remote.js';
+import { noteDelivery, resolveRemoteVersion, splitTarget, warnIfYanked } from './remote.js';
+import { isUnreachable, prepareFallbackRun } from './run-fallback.js';
 import { preparePackageRun, type PackageRunRequest, type PreparedRun } from './run-package.js';
 
 export const isRemoteTarget = (target: string) => /^https?:\/\//.test(target);
@@ -35,6 +36,7 @@ export async function prepareRemoteRun(
     const version = await resolveRemoteVersion(client, ref, spec);
     name = `${ref.name}@${version}`;
     const r = await pullPackage(client, ctx.objects, ref.name, version, undefined, true);
+    warnIfYanked(r.record, name, client.base);
     const { digest, signatures } = r.record;
     const check = checkSignatures(digest, signatures, new TrustStore(ctx.home).list());
     if (check.bad.length > 0)
@@ -57,7 +59,10 @@ export async function prepareRemoteRun(
     });
     const sigs = new SignatureStore(ctx.home);
     for (const s of signatures) sigs.add(digest, s);
+    noteDelivery(ctx.home, client, { name: ref.name, version, digest, spec: ref.range ?? '' }, 'stream');
   } catch (e) {
+    // The server cannot be reached: run what this client already has from it.
+    if (isUnreachable(e)) return prepareFallbackRun(req, client, ref, e);
     throw asCliError(asRemoteCliError(e));
   }
 
@@ -66,30 +71,39 @@ export async function prepareRemoteRun(
   const view = prepared.session.view!.data as PackageViewSpec;
   view.streamed = true;
   const m = prepared.package.manifest;
-  // The launch profile, when there is one: its chunks, in the order the app first read them.
+  const entry = prepared.entryChunks
+    ? new EntryModule(prepared.entryChunks, ctx.objects, (d) => streamer.fetch(d))
+    : null;
+  // The launch profile, when there is one: the chunks the app read before its
+  // first output, in the order it first read them, now; the ones it read later
+  // once the entry is compiled, so they do not compete with it. The entry's own
+  // chunks come through `entry` (never its custom sections).
+  let later: string[] = [];
   if (m.profile !== null) {
     try {
-      streamer.prefetch(parseProfile(ctx.objects.read(m.profile)).chunks);
+      const profile = parseProfile(ctx.objects.read(m.profile));
+      const own = new Set(entry ? (prepared.entryChunks ?? []).map((c) => c.digest) : []);
+      streamer.prefetch(profile.chunks.filter((d) => !own.has(d)));
+      later = (profile.after ?? []).filter((d) => !own.has(d));
     } catch {
       // A profile is an optimisation only: without it chunks come on demand.
     }
   }
-  const entryPath = m.entry.replace(/^\/+/, '');
-  const entry = view.layers.flatMap((l) => l.entries).find((e) => e.path === entryPath);
-  const readLocal = prepared.session.entryBytes;
   const warn = new Set<string>();
   return {
     ...prepared,
     streamer,
+    nameTrap: (result) => entry?.nameTrap(result) ?? Promise.resolve(result),
     session: {
       ...prepared.session,
       entryBytes: undefined,
-      // Fetched (verified) here and compiled while the worker boots.
-      entryModule: async () => {
-        await Promise.all((entry?.chunks ?? []).map((c) => streamer.fetch(c.digest)));
-        const pieces = readLocal?.() ?? null;
-        return pieces ? concatBytes(pieces) : null;
-      },
+      // Compiled as it downloads, without its custom sections (module-stream.ts), while the worker boots.
+      compileEntry: entry
+        ? (memoryPages) =>
+            entry.compile(memoryPages, true).finally(() => {
+              if (later.length > 0) streamer.prefetch(later);
+            })
+        : undefined,
       fetchObject: async (digest) => {
         try {
           await streamer.fetch(digest);

@@ -15,11 +15,19 @@ TARGET
   NAME[@VERSION]            a package from the local store (highest version by
                             default; VERSION may be a range like ^1.2)
   FILE.capsule              a bundle file, run in place without importing it
-  http(s)://HOST:PORT/NAME[@VERSION]
+  http(s)://HOST:PORT/NAME[@VERSION|@RANGE|@CHANNEL]
                             a package streamed from a server: it starts at once,
                             its files are fetched as they are read and kept in
                             the local store (then 'capsule run NAME@VERSION'
-                            works offline)
+                            works offline). NAME alone follows the server's
+                            stable channel (else its highest version that is not
+                            yanked); @beta or --channel beta another channel;
+                            @1.2.3 pins. When the server cannot be reached, the
+                            newest matching copy from it in the local store runs,
+                            with a warning
+  --cloud http(s)://HOST:PORT/NAME[@VERSION]
+                            run it on the server instead, with this terminal
+                            attached (docs/cloud.md)
 
 Options
   --dir HOST::GUEST         grant the host directory HOST to the app at GUEST
@@ -32,6 +40,13 @@ Options
   --allow-unsigned          run a bundle that no trusted key signed
   --ephemeral               run a package on a throwaway state layer (nothing
                             it writes is kept)
+  --cloud                   run TARGET (a server URL/NAME) as a cloud session
+                            on the server, attached to this terminal; your
+                            state there is the server's copy (see 'capsule
+                            state push|pull')
+  --session ID              with --cloud, TARGET a server URL: attach to your
+                            running session ID (its recent output is replayed)
+  --channel C               for a server target: follow channel C (stable, beta)
   -h, --help                show this help
 
 A package runs in its own view: its layers, then its settings, then your
@@ -54,6 +69,9 @@ const options = {
   memory: { type: 'string' },
   'allow-unsigned': { type: 'boolean' },
   ephemeral: { type: 'boolean' },
+  cloud: { type: 'boolean' },
+  session: { type: 'string' },
+  channel: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -115,6 +133,17 @@ function looksLikeBundle(path: string): boolean {
   }
 }
 
+/** A local run of a package that came from a server is spooled, to be reported to it later. */
+async function spoolIfFromServer(digest: string): Promise<void> {
+  try {
+    const { spoolLocalLaunch } = await import('../../delivery/remote/usage.js');
+    const { capsuleHome } = await import('../../store/home.js');
+    spoolLocalLaunch(capsuleHome(), digest);
+  } catch {
+    // Usage is best effort: it never fails a run.
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, rest } = parseWithTarget(argv, options, runUsage);
   if (values.help) {
@@ -125,6 +154,22 @@ export async function run(argv: string[]): Promise<number> {
   if (!target) throw new CliError('missing TARGET', 125, undefined, runUsage);
   if (positionals.length > 1)
     throw new CliError(`unexpected argument: ${positionals[1]}`, 125, undefined, runUsage);
+  if (values.session !== undefined && !values.cloud)
+    throw new CliError('--session needs --cloud', 125, undefined, runUsage);
+  if (values.cloud) {
+    const local = ['dir', 'ro-dir', 'env', 'timeout', 'memory', 'allow-unsigned', 'ephemeral'] as const;
+    const given = local.find((k) => values[k] !== undefined);
+    if (given)
+      throw new CliError(
+        `--${given} does not apply to a cloud session: the server sets its limits and grants no host directories`,
+        125,
+        undefined,
+        runUsage,
+      );
+    // Loaded only for cloud runs: the WebSocket client stays off the local path.
+    const { runCloud } = await import('./run-cloud.js');
+    return runCloud({ target, args: rest, session: values.session, channel: values.channel });
+  }
 
   const env: [string, string][] = (values.env ?? []).map((pair) => {
     const eq = pair.indexOf('=');
@@ -148,11 +193,15 @@ export async function run(argv: string[]): Promise<number> {
     target.endsWith('.capsule') ||
     (st?.isFile() === true && !target.endsWith('.wasm') && looksLikeBundle(target));
   let result;
-  if (/^https?:\/\//.test(target)) {
+  const remote = /^https?:\/\//.test(target);
+  if (values.channel !== undefined && !remote)
+    throw new CliError('--channel is for server targets: http(s)://HOST:PORT/NAME', 125, undefined, runUsage);
+  if (remote) {
     // A streamed run; loaded only for URLs.
     const { prepareRemoteRun } = await import('./run-remote.js');
+    const { withChannel } = await import('./remote.js');
     const prepared = await prepareRemoteRun({
-      target,
+      target: withChannel(target, values.channel, runUsage),
       args: rest,
       env,
       mounts,
@@ -160,7 +209,7 @@ export async function run(argv: string[]): Promise<number> {
       ephemeral: values.ephemeral ?? false,
     });
     try {
-      result = await runSession({ ...prepared.session, ...limits });
+      result = await prepared.nameTrap(await runSession({ ...prepared.session, ...limits }));
     } finally {
       prepared.streamer.stop();
       prepared.release();
@@ -178,6 +227,7 @@ export async function run(argv: string[]): Promise<number> {
       allowUnsigned: values['allow-unsigned'] ?? false,
       ephemeral: values.ephemeral ?? false,
     });
+    if (!isBundle) await spoolIfFromServer(prepared.package.digest);
     for (const d of prepared.ungranted) {
       const flag = d.access === 'ro' ? '--ro-dir' : '--dir';
       process.stderr.write(
@@ -185,7 +235,7 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
     try {
-      result = await runSession({ ...prepared.session, ...limits });
+      result = await prepared.nameTrap(await runSession({ ...prepared.session, ...limits }));
     } finally {
       prepared.release();
     }

@@ -4,6 +4,7 @@ import { parseCommand } from '../argv.js';
 import { CliError } from '../errors.js';
 import { capsuleHome } from '../../store/home.js';
 import { DEFAULT_MAX_OBJECT_BYTES, startServer } from '../../server/index.js';
+import { DEFAULT_LIMITS, DEFAULT_MAX_STATE_BYTES, type CloudLimits } from '../../server/cloud/index.js';
 
 export const serveUsage = `Usage: capsule serve [--port P] [--data DIR] [options]
 
@@ -17,12 +18,43 @@ Options
   --data DIR               data directory (default $CAPSULE_HOME/server)
   --allow-unsigned         accept packages with no signature by a key in DIR/trust
   --max-object-bytes N     the largest object an upload may carry (default ${DEFAULT_MAX_OBJECT_BYTES})
+  --max-state-bytes N      the largest state archive a user may upload (default ${DEFAULT_MAX_STATE_BYTES})
   -h, --help               show this help
+
+Cloud sessions (docs/cloud.md)
+  --max-sessions N         running sessions on this server (default ${DEFAULT_LIMITS.maxSessions})
+  --sessions-per-user N    running sessions per user (default ${DEFAULT_LIMITS.sessionsPerUser})
+  --session-memory MIB     an app's linear memory (default ${DEFAULT_LIMITS.memoryMiB})
+  --session-cpu SECONDS    CPU time of a session (default ${DEFAULT_LIMITS.cpuSeconds})
+  --session-wall SECONDS   wall-clock time of a session (default ${DEFAULT_LIMITS.wallSeconds})
+  --session-idle SECONDS   how long a session may stay detached (default ${DEFAULT_LIMITS.idleSeconds})
+  --session-buffer BYTES   output kept for replay on reattach (default ${DEFAULT_LIMITS.bufferBytes})
+  --ws-rate N              WebSocket messages a client may send per second (default ${DEFAULT_LIMITS.messagesPerSecond})
 
 On the first start with an empty DIR the user "admin" is created. Its token
 is $CAPSULE_ADMIN_TOKEN when that is set; otherwise one is generated and
 printed once. SIGTERM or SIGINT stops the server gracefully: it stops
 accepting, lets requests in flight finish, and closes the database.`;
+
+/** The cloud limits `capsule serve` sets, by flag. */
+const LIMIT_FLAGS: Record<string, keyof CloudLimits> = {
+  'max-sessions': 'maxSessions',
+  'sessions-per-user': 'sessionsPerUser',
+  'session-memory': 'memoryMiB',
+  'session-cpu': 'cpuSeconds',
+  'session-wall': 'wallSeconds',
+  'session-idle': 'idleSeconds',
+  'session-buffer': 'bufferBytes',
+  'ws-rate': 'messagesPerSecond',
+};
+
+function positiveInt(flag: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1)
+    throw new CliError(`${flag} ${v}: not a positive integer`, 125, undefined, serveUsage);
+  return n;
+}
 
 export async function serve(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(
@@ -33,6 +65,8 @@ export async function serve(argv: string[]): Promise<number> {
       data: { type: 'string' },
       'allow-unsigned': { type: 'boolean' },
       'max-object-bytes': { type: 'string' },
+      'max-state-bytes': { type: 'string' },
+      ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((k) => [k, { type: 'string' as const }])),
     },
     serveUsage,
   );
@@ -49,6 +83,12 @@ export async function serve(argv: string[]): Promise<number> {
   if (!Number.isInteger(maxObjectBytes) || maxObjectBytes < 1)
     throw new CliError(`--max-object-bytes ${values['max-object-bytes']}: not a positive integer`, 125);
   const dataDir = values.data ?? join(capsuleHome().root, 'server');
+  const maxStateBytes = positiveInt('--max-state-bytes', values['max-state-bytes'], DEFAULT_MAX_STATE_BYTES);
+  const limits: Partial<CloudLimits> = {};
+  for (const [flag, key] of Object.entries(LIMIT_FLAGS)) {
+    const v = (values as Record<string, string | undefined>)[flag];
+    if (v !== undefined) limits[key] = positiveInt(`--${flag}`, v, 0);
+  }
 
   let server;
   try {
@@ -59,6 +99,7 @@ export async function serve(argv: string[]): Promise<number> {
       allowUnsigned: values['allow-unsigned'] ?? false,
       maxObjectBytes,
       adminToken: process.env.CAPSULE_ADMIN_TOKEN || undefined,
+      cloud: { limits, maxStateBytes },
       onError: (e) => process.stderr.write(`capsule serve: ${(e as Error)?.stack ?? e}\n`),
     });
   } catch (e) {

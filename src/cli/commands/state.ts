@@ -1,8 +1,11 @@
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { capsuleHome } from '../../store/home.js';
 import { StateStore, defaultUser } from '../../delivery/local/state.js';
 import { CliError, ExitCode } from '../errors.js';
 import { humanBytes, need, parseCommand, reporting, table } from './state-common.js';
+import { asRemoteCliError, clientFor, serverOf } from './remote-common.js';
 
 export const stateUsage = `Usage: capsule state <subcommand> [options]
 
@@ -17,6 +20,9 @@ Subcommands
   rm-snapshot APP NAME        delete a snapshot
   export APP FILE             write the current state to one archive file
   import APP FILE             verify an archive and make it the current state
+  push APP --server URL       make this state of APP your state on the server
+                              (what your cloud sessions of APP see)
+  pull APP --server URL       make your state of APP on the server this state
 
 Reset, rollback and import are atomic: after a crash the state is the old one
 or the new one, never a mix. A session already running keeps the state it
@@ -26,17 +32,24 @@ Options
   --user USER                 act for USER (default: $CAPSULE_USER, else your login)
   --all-users                 ls: every user's state
   --json                      ls: machine-readable output
+  --server URL                push, pull: the server (or $CAPSULE_SERVER)
   -h, --help                  show this help
 
 Examples
   capsule state snapshot sqlite before-upgrade
   capsule state rollback sqlite before-upgrade
-  capsule state export sqlite sqlite.state`;
+  capsule state export sqlite sqlite.state
+  capsule state push sqlite --server http://127.0.0.1:7373
+
+push and pull move the same archive as export and import, whole and
+verified; the server keeps your state per app just as this machine does.
+Your user on the server is the token's (capsule login), here --user's.`;
 
 const options = {
   user: { type: 'string' },
   'all-users': { type: 'boolean' },
   json: { type: 'boolean' },
+  server: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -50,6 +63,11 @@ export async function state(argv: string[]): Promise<number> {
   if (sub === undefined) throw new CliError('missing subcommand', ExitCode.USAGE, undefined, stateUsage);
   const home = capsuleHome();
   const store = new StateStore(home.state);
+  if (sub === 'push' || sub === 'pull') {
+    const [app] = need(args, ['APP'], stateUsage);
+    const user = reporting(() => values.user ?? defaultUser());
+    return transfer(sub, store, user, app!, serverOf(values.server, stateUsage));
+  }
   return reporting(() => {
     const user = values.user ?? defaultUser();
     switch (sub) {
@@ -131,4 +149,38 @@ export async function state(argv: string[]): Promise<number> {
         throw new CliError(`unknown subcommand: state ${sub}`, ExitCode.USAGE, undefined, stateUsage);
     }
   });
+}
+
+/** push / pull: the state archive between this machine's state and the server's (docs/cloud.md). */
+async function transfer(
+  direction: 'push' | 'pull',
+  store: StateStore,
+  user: string,
+  app: string,
+  server: string,
+): Promise<number> {
+  const client = clientFor(server);
+  const dir = mkdtempSync(join(tmpdir(), 'capsule-state-'));
+  const file = join(dir, `${app}.state`);
+  try {
+    if (direction === 'push') {
+      const s = reporting(() => store.exportState(user, app, file));
+      await client.put(`/state/${encodeURIComponent(app)}`, readFileSync(file));
+      process.stdout.write(
+        `pushed ${s.entries} entries (${humanBytes(s.bytes)}) of ${app} to ${client.base}\n`,
+      );
+    } else {
+      const { bytes } = await client.bytes(`/state/${encodeURIComponent(app)}`);
+      writeFileSync(file, bytes, { mode: 0o600 });
+      const s = reporting(() => store.importState(user, app, file));
+      process.stdout.write(
+        `pulled ${s.entries} entries (${humanBytes(s.bytes)}) of ${app} from ${client.base} into the state of ${user}\n`,
+      );
+    }
+    return 0;
+  } catch (e) {
+    throw asRemoteCliError(e);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

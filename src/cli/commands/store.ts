@@ -131,6 +131,8 @@ export async function inspect(argv: string[]): Promise<number> {
         `  deduplicated ${(info.dedupShare * 100).toFixed(1)}% within the package, ${formatBytes(info.sharedBytes)} shared with other packages`,
         `  layers       ${info.layers.map((l) => `${l.digest.slice(0, 19)} (${l.entries} entries, ${formatBytes(l.size)})`).join(', ')}`,
         `  depends on   ${m.dependencies.map((d) => `${d.name}@${d.version}`).join(', ') || '-'}`,
+        `  profile      ${m.profile ? m.profile.slice(0, 19) : '-'}`,
+        `  split        ${m.split ? `${m.split.primaryFunctions} functions in the primary, ${m.split.secondaryFunctions} in ${m.split.secondary}` : '-'}`,
         `  signed by    ${sigs.join(', ') || '- (unsigned)'}`,
       ].join('\n'),
     );

@@ -8,15 +8,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readChunk, type LayerIndex } from '../../package/index.js';
+import { readChunk, type ChunkRef, type LayerEntry, type LayerIndex } from '../../package/index.js';
 import { nodeDecoders, nodeHasher } from '../../package/node.js';
 import type { ObjectStore } from '../../store/types.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../../vfs/union-layout.js';
-
-function ancestors(path: string): string[] {
-  const parts = path.split('/');
-  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
-}
+import { layerEntryChunks } from '../entry-chunks.js';
 
 /** True when the state directory holds anything at or above `path` that the union would honour. */
 function shadowedByState(upperDir: string, path: string): boolean {
@@ -31,33 +27,29 @@ function shadowedByState(upperDir: string, path: string): boolean {
   return false;
 }
 
-/**
- * The entry's bytes as its chunks in order, each read and verified only when
- * the consumer asks for it (streaming compilation pulls them), or null when
- * the entry cannot be read from the layers alone.
- */
+/** The entry's chunks in order, or null when the layers alone do not decide its bytes (entry-chunks.ts). */
+export function entryChunks(
+  layersTopFirst: { entries: LayerEntry[]; whiteouts: string[]; opaque: string[] }[],
+  entry: string,
+  above: { upperDir: string | null; settingsFiles: Record<string, string> },
+): ChunkRef[] | null {
+  const { upperDir } = above;
+  return layerEntryChunks(layersTopFirst, entry, {
+    settingsFiles: above.settingsFiles,
+    shadowed: (path) => upperDir !== null && shadowedByState(upperDir, path),
+  });
+}
+
+/** The entry's bytes as its chunks in order, each read and verified when the consumer asks; see entryChunks. */
 export function readEntryFromLayers(
   store: ObjectStore,
   layersTopFirst: LayerIndex[],
   entry: string,
   above: { upperDir: string | null; settingsFiles: Record<string, string> },
 ): Iterable<Uint8Array> | null {
-  const path = entry.replace(/^\/+/, '');
-  if (Object.keys(above.settingsFiles).some((p) => p.replace(/^\/+/, '') === path)) return null;
-  if (above.upperDir && shadowedByState(above.upperDir, path)) return null;
-  const dirs = ancestors(path);
-  for (const index of layersTopFirst) {
-    if (index.whiteouts.some((w) => w === path || dirs.includes(w))) return null;
-    const found = index.entries.find((e) => e.path === path);
-    if (found) {
-      // Above V8's module size limit: let the worker refuse it with its message.
-      if (found.type !== 'file' || found.size > 1 << 30) return null;
-      const chunks = found.chunks ?? [];
-      return (function* () {
-        for (const c of chunks) yield readChunk(store, c, nodeDecoders, nodeHasher);
-      })();
-    }
-    if (index.opaque.some((o) => dirs.includes(o))) return null;
-  }
-  return null;
+  const chunks = entryChunks(layersTopFirst, entry, above);
+  if (!chunks) return null;
+  return (function* () {
+    for (const c of chunks) yield readChunk(store, c, nodeDecoders, nodeHasher);
+  })();
 }

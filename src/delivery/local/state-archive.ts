@@ -48,28 +48,26 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { utf8Length } from '../../package/paths.js';
 import { fsyncDir } from '../../store/fs/staged-file.js';
 import { StateError, ioFailure } from './errors.js';
-import { finishDirs, walkTree, type TreeEntryType } from './state-tree.js';
+import { finishDirs, walkTree } from './state-tree.js';
+import {
+  ARCHIVE_MAGIC,
+  ArchiveOrder,
+  MAX_HEADER,
+  badArchive as bad,
+  encodeHeader,
+  parseHeader,
+  type ArchiveHeader as Header,
+} from './state-archive-format.js';
 
-const MAGIC = Buffer.from('CAPSTAT1', 'ascii');
-const MAX_HEADER = 65536;
+const MAGIC = Buffer.from(ARCHIVE_MAGIC);
 const IO_CHUNK = 256 * 1024;
 
 export interface ArchiveStats {
   entries: number;
   files: number;
   bytes: number;
-}
-
-interface Header {
-  path: string;
-  type: TreeEntryType;
-  mode: number;
-  size: number;
-  mtime: number;
-  target?: string;
 }
 
 /** Appends bytes to an fd while hashing them. */
@@ -132,7 +130,7 @@ export function writeArchive(root: string, file: string): ArchiveStats {
 }
 
 function writeHeader(out: HashingWriter, header: Header): void {
-  const bytes = Buffer.from(JSON.stringify(header), 'utf8');
+  const bytes = encodeHeader(header);
   out.u32(bytes.length);
   out.write(bytes);
 }
@@ -199,10 +197,6 @@ class HashingReader {
   }
 }
 
-function bad(why: string): StateError {
-  return new StateError('BAD_ARCHIVE', `not a valid state archive: ${why}; nothing was imported`);
-}
-
 /**
  * Unpacks and verifies the archive in `file` into `staged`, a directory that
  * must not exist yet. Throws BAD_ARCHIVE on any problem; the caller discards
@@ -220,23 +214,18 @@ export function readArchive(file: string, staged: string): ArchiveStats {
     const input = new HashingReader(fd);
     if (!input.take(MAGIC.length).equals(MAGIC)) throw bad('wrong magic (not made by capsule state export)');
     const stats: ArchiveStats = { entries: 0, files: 0, bytes: 0 };
-    const dirs = new Set<string>(['']);
-    const seen = new Set<string>();
+    const order = new ArchiveOrder();
     const finished: { host: string; stat: { mode: number; atime: Date; mtime: Date } }[] = [];
     for (;;) {
       const hlen = input.take(4).readUInt32BE(0);
       if (hlen === 0) break;
       if (hlen > MAX_HEADER) throw bad(`header of ${hlen} bytes`);
       const header = parseHeader(input.take(hlen));
-      const parent = header.path.includes('/') ? header.path.slice(0, header.path.lastIndexOf('/')) : '';
-      if (seen.has(header.path)) throw bad(`${header.path} appears twice`);
-      if (!dirs.has(parent)) throw bad(`${header.path}: its parent is not a directory listed before it`);
-      seen.add(header.path);
+      order.check(header);
       const host = join(staged, header.path);
       const time = new Date(header.mtime);
       if (header.type === 'dir') {
         mkdirSync(host, { mode: 0o700 });
-        dirs.add(header.path);
         finished.push({ host, stat: { mode: header.mode, atime: time, mtime: time } });
       } else if (header.type === 'symlink') {
         symlinkSync(header.target!, host);
@@ -274,49 +263,4 @@ function unpackFile(input: HashingReader, host: string, header: Header): void {
   } finally {
     closeSync(out);
   }
-}
-
-const KEYS = new Set(['path', 'type', 'mode', 'size', 'mtime', 'target']);
-
-function parseHeader(bytes: Buffer): Header {
-  let v: unknown;
-  try {
-    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    throw bad('a header is not UTF-8 JSON');
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('a header is not an object');
-  const h = v as Record<string, unknown>;
-  for (const k of Object.keys(h)) if (!KEYS.has(k)) throw bad(`unknown header key ${JSON.stringify(k)}`);
-  const { path, type, mode, size, mtime, target } = h;
-  if (typeof path !== 'string') throw bad('a header has no path');
-  const problem = pathProblem(path);
-  if (problem) throw bad(`unsafe path ${JSON.stringify(path)}: ${problem}`);
-  if (type !== 'file' && type !== 'dir' && type !== 'symlink') throw bad(`${path}: unknown type`);
-  if (!Number.isInteger(mode) || (mode as number) < 0 || (mode as number) > 0o777)
-    throw bad(`${path}: bad mode`);
-  if (!Number.isSafeInteger(size) || (size as number) < 0) throw bad(`${path}: bad size`);
-  if (type !== 'file' && size !== 0) throw bad(`${path}: only files have a size`);
-  if (!Number.isSafeInteger(mtime)) throw bad(`${path}: bad mtime`);
-  if (type === 'symlink') {
-    if (typeof target !== 'string' || target === '' || target.includes('\0') || utf8Length(target) > 4096) {
-      throw bad(`${path}: bad symlink target`);
-    }
-  } else if (target !== undefined) throw bad(`${path}: only symlinks have a target`);
-  const header: Header = { path, type, mode: mode as number, size: size as number, mtime: mtime as number };
-  if (type === 'symlink') header.target = target as string;
-  return header;
-}
-
-/** Why `path` cannot name an entry inside the state, or null. Whiteout names are allowed here. */
-export function pathProblem(path: string): string | null {
-  if (path === '') return 'empty';
-  if (path.startsWith('/')) return 'absolute';
-  if (path.includes('\0')) return 'contains NUL';
-  if (utf8Length(path) > 4096) return 'longer than 4096 bytes';
-  for (const c of path.split('/')) {
-    if (c === '' || c === '.' || c === '..') return `"${c}" component`;
-    if (utf8Length(c) > 255) return 'component longer than 255 bytes';
-  }
-  return null;
 }

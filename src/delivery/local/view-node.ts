@@ -17,6 +17,7 @@ import { Errno, fsError } from '../../vfs/errno.js';
 import type { FileSystem } from '../../vfs/types.js';
 import { ChunkCache } from '../chunk-cache.js';
 import type { PackageViewSpec } from './view-spec.js';
+import { ViewError, readWhole } from '../view-read.js';
 
 interface ViewContext {
   warn: (message: string) => void;
@@ -24,36 +25,30 @@ interface ViewContext {
   needEntry?: boolean;
   /** Asks the main thread to fetch an object into the store (streamed runs); false if it cannot. */
   fetchObject?: (digest: string) => boolean;
+  /** The same for many objects, fetched in parallel; false if any cannot be had. */
+  fetchObjects?: (digests: string[]) => boolean;
 }
 
-/** A failure that is capsule's (a corrupt package), not the app's: exit 125. */
-class ViewError extends Error {
-  readonly exitCode = 125;
-}
-
-/** V8 compiles no WebAssembly module larger than 1 GiB. */
-const MAX_MODULE_BYTES = 2 ** 30;
-
-export function readWhole(fs: FileSystem, path: string): Uint8Array {
-  const h = fs.open(path, { read: true, write: false });
+/**
+ * The secondary module of a split entry, read from the package's own layers
+ * (never the user's state layer: a guest cannot plant code there for its
+ * next run). A streamed run asks for all its missing chunks at once, so they
+ * arrive in parallel rather than one round trip each.
+ */
+function loadSecondary(spec: PackageViewSpec, layers: FileSystem[], ctx: ViewContext): Uint8Array {
+  const path = spec.secondary!.replace(/^\/+/, '');
+  if (spec.streamed && ctx.fetchObjects) {
+    const entry = spec.layers.flatMap((l) => l.entries).find((e) => e.path === path);
+    if (entry?.chunks) ctx.fetchObjects(entry.chunks.map((c) => c.digest));
+  }
   try {
-    const size = Number(h.stat().size);
-    // A hostile index can claim any size: refuse before allocating it.
-    if (size > MAX_MODULE_BYTES) {
-      throw new ViewError(
-        `/${path} claims ${size} bytes, more than a WebAssembly module can be (1 GiB); refused`,
-      );
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    while (at < size) {
-      const n = h.read(out.subarray(at), at);
-      if (n === 0) break;
-      at += n;
-    }
-    return out.subarray(0, at);
-  } finally {
-    h.close();
+    return readWhole(new UnionFileSystem(layers, new MemoryFileSystem()), path);
+  } catch (e) {
+    if ((e as { errno?: number }).errno === Errno.NOENT)
+      throw new ViewError(`its secondary module ${spec.secondary} is not in the package`);
+    if ((e as { errno?: number }).errno === Errno.IO)
+      throw new ViewError(`its secondary module ${spec.secondary} could not be read in full`);
+    throw e;
   }
 }
 
@@ -66,10 +61,12 @@ export async function buildView(data: unknown, ctx: ViewContext) {
       : (await import('../../package/bundle/reader.js')).openBundle(spec.source.file).store;
   const refused = new Set<string>();
   // The launch profile: distinct chunks in the order they were first read, until the first output.
-  let recording = spec.recordProfile === true;
+  const recording = spec.recordProfile === true;
+  let beforeOutput = true;
   const profile: string[] = [];
+  const after: string[] = [];
   const cache = new ChunkCache((digest, size) => {
-    if (recording) profile.push(digest);
+    if (recording) (beforeOutput ? profile : after).push(digest);
     try {
       // Streamed: a chunk not here yet is fetched (verified) into the store by the main thread.
       if (spec.streamed && !store.has(digest) && ctx.fetchObject && !ctx.fetchObject(digest))
@@ -112,9 +109,14 @@ export async function buildView(data: unknown, ctx: ViewContext) {
     preopens: [{ guestPath: '/', fs: view }],
     wasm,
     readEntry,
+    loadSecondary: spec.secondary === undefined ? undefined : () => loadSecondary(spec, layers, ctx),
     onFirstOutput: () => {
-      recording = false;
+      beforeOutput = false;
     },
-    result: () => (spec.recordProfile ? { profile } : undefined),
+    result: () => {
+      if (!spec.recordProfile) return undefined;
+      const before = new Set(profile);
+      return { profile, after: [...new Set(after)].filter((d) => !before.has(d)) };
+    },
   };
 }

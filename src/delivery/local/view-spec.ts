@@ -34,4 +34,6 @@ export interface PackageViewSpec {
   streamed?: boolean;
   /** Record the chunks read before the first output, in order (a launch profile). */
   recordProfile?: boolean;
+  /** The entry is split (manifest.split): the secondary module's guest path (absolute). */
+  secondary?: string;
 }

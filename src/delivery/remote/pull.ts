@@ -28,6 +28,8 @@ export interface PackageRecord {
   version: string;
   digest: Digest;
   signatures: Signature[];
+  /** The server yanked it: no channel or range selects it, a pin still may (docs/server.md). */
+  yanked?: boolean;
 }
 
 export interface PullResult {

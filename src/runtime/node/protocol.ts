@@ -32,12 +32,25 @@ export interface WorkerSpec {
   /** isatty of fds 0, 1, 2 on the host. */
   tty: [boolean, boolean, boolean];
   bridge: SharedArrayBuffer;
+  /**
+   * Set when stdout and stderr go to the main thread as {t: 'output'}
+   * messages instead of the host's fds (a cloud session). Int32 [0]: bytes
+   * posted and not yet taken by the main thread; [1]: the window. A write
+   * waits while [0] >= [1], so a slow consumer slows the guest down instead
+   * of queueing without end.
+   */
+  output?: SharedArrayBuffer;
+  /** The module is instrumented (wasm-split --instrument): report its function profile at the end. */
+  functionProfile?: boolean;
 }
 
 export type WorkerMessage =
   | { t: 'wake' }
+  | { t: 'thread'; tid: number }
+  | { t: 'output'; fd: 1 | 2; data: Uint8Array }
   | { t: 'warn'; message: string }
   | { t: 'view-result'; data: unknown }
+  | { t: 'function-profile'; data: Uint8Array }
   | { t: 'exit'; code: number }
   | { t: 'trap'; reason: string; func: string | null }
   | { t: 'fail'; code: number; message: string };

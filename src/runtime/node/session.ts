@@ -1,11 +1,12 @@
 import { concatBytes } from '../bytes.js';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { isatty } from 'node:tty';
 import { BridgeHost, BridgeOp, BridgeStatus, createBridgeBuffer, type BridgeReply } from '../bridge.js';
 import { WASM_PAGE, limitMemory, ModuleFormatError } from '../limits.js';
 import { readFile } from 'node:fs/promises';
 import { StdinSource } from './stdin.js';
 import { takePrestartedWorker } from './prestart.js';
+import { threadCpuSeconds } from './thread-cpu.js';
 import type { MountSpec, ViewSpec, WorkerMessage, WorkerSpec } from './protocol.js';
 
 export type { MountSpec, ViewSpec } from './protocol.js';
@@ -23,10 +24,11 @@ export interface SessionOptions {
    */
   entryBytes?: () => Iterable<Uint8Array> | null;
   /**
-   * A streamed run: the entry module's bytes, fetched and verified on this
-   * thread (null: let the view read it), compiled here while the worker boots.
+   * A streamed run: compiles the entry module on this thread while it
+   * downloads and the worker boots (null: let the view read it), with the
+   * memory limit in pages applied.
    */
-  entryModule?: () => Promise<Uint8Array | null>;
+  compileEntry?: (memoryPages: number | undefined) => Promise<WebAssembly.Module | null>;
   /** A streamed run: fetch an object into the local store (the worker asked for it); false if it cannot be had. */
   fetchObject?: (digest: string) => Promise<boolean>;
   args: string[];
@@ -36,18 +38,47 @@ export interface SessionOptions {
   timeoutSeconds?: number;
   /** Problems the app survived (a corrupt chunk refused, …), as they happen. */
   onWarning?: (message: string) => void;
+  /** The entry is instrumented (wasm-split --instrument): return its function profile. */
+  functionProfile?: boolean;
+  /** Where stdin comes from and stdout/stderr go, instead of the host's fds 0-2 (a cloud session). */
+  stdio?: SessionStdio;
+  /** CPU seconds the guest's thread may use (Linux; checked when the budget could be spent); ends as a timeout with clock 'cpu'. */
+  cpuSeconds?: number;
+  /** Ends the session, as SIGTERM would, when aborted. */
+  abort?: AbortSignal;
+  /** false: SIGINT and SIGTERM are the caller's business (a server runs many sessions). Default true. */
+  handleSignals?: boolean;
+  /** V8 heap limits of the guest's worker (its JS side: the filesystem, caches; not the guest's linear memory). */
+  resourceLimits?: ResourceLimits;
+}
+
+/** Stdio that is not the host's: a stream for stdin, a callback for output. */
+export interface SessionStdio {
+  stdin: NodeJS.ReadableStream;
+  /** What the guest's isatty says for fds 0, 1, 2. */
+  tty: [boolean, boolean, boolean];
+  /**
+   * Output as the guest writes it, in order. Call `taken` once it is consumed:
+   * until then its bytes count against `window`, and the guest's next write
+   * waits while the window is full.
+   */
+  output: (fd: 1 | 2, data: Uint8Array, taken: () => void) => void;
+  /** Bytes in flight before the guest waits (default 256 KiB). */
+  window?: number;
 }
 
 export type SessionResult = SessionEnd & {
   /** What the view reported when the guest ended (see ViewSpec), if anything. */
   viewResult?: unknown;
+  /** An instrumented entry's function profile (SessionOptions.functionProfile). */
+  functionProfile?: Uint8Array;
 };
 
 type SessionEnd =
   | { kind: 'exit'; code: number }
   | { kind: 'trap'; reason: string; func: string | null }
   | { kind: 'fail'; code: number; message: string }
-  | { kind: 'timeout'; seconds: number }
+  | { kind: 'timeout'; seconds: number; clock?: 'cpu' }
   | { kind: 'signal'; signal: NodeJS.Signals };
 
 async function compileBytes(
@@ -70,10 +101,12 @@ async function compileBytes(
  */
 export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const bridgeBuffer = createBridgeBuffer();
-  const stdin = new StdinSource();
+  const stdin = new StdinSource(opts.stdio?.stdin);
+  const outputWindow = opts.stdio ? new SharedArrayBuffer(8) : undefined;
+  if (outputWindow) Atomics.store(new Int32Array(outputWindow), 1, opts.stdio!.window ?? 256 * 1024);
   const spec: WorkerSpec = {
     hostCompiles:
-      opts.wasmPath !== undefined || opts.entryBytes !== undefined || opts.entryModule !== undefined,
+      opts.wasmPath !== undefined || opts.entryBytes !== undefined || opts.compileEntry !== undefined,
     label: opts.label ?? opts.wasmPath ?? 'the app',
     wasmPath: opts.wasmPath,
     view: opts.view,
@@ -82,14 +115,20 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     mounts: opts.mounts,
     memoryPages:
       opts.memoryMiB === undefined ? undefined : Math.floor((opts.memoryMiB * 2 ** 20) / WASM_PAGE),
-    tty: [isatty(0), isatty(1), isatty(2)],
+    tty: opts.stdio?.tty ?? [isatty(0), isatty(1), isatty(2)],
     bridge: bridgeBuffer,
+    output: outputWindow,
+    functionProfile: opts.functionProfile,
   };
 
   const bridge = new BridgeHost(bridgeBuffer, async (op, arg, capacity, data): Promise<BridgeReply> => {
     if (op === BridgeOp.FETCH_OBJECT && opts.fetchObject) {
-      const digest = Buffer.from(data.subarray(0, Math.min(arg, capacity))).toString('latin1');
-      return { status: (await opts.fetchObject(digest)) ? 0 : BridgeStatus.ERROR };
+      // One digest, or several separated by newlines (fetched in parallel).
+      const digests = Buffer.from(data.subarray(0, Math.min(arg, capacity)))
+        .toString('latin1')
+        .split('\n');
+      const ok = await Promise.all(digests.map((d) => opts.fetchObject!(d)));
+      return { status: ok.every(Boolean) ? 0 : BridgeStatus.ERROR };
     }
     if (op === BridgeOp.STDIN_READ) {
       const data = await stdin.read(Math.min(arg, capacity));
@@ -101,13 +140,14 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     return { status: BridgeStatus.ERROR };
   });
 
-  const prestarted = takePrestartedWorker();
+  const prestarted = opts.resourceLimits ? undefined : takePrestartedWorker();
   const worker =
     prestarted ??
     new Worker(new URL('./worker-main.js', import.meta.url), {
       workerData: spec,
       stdout: false,
       stderr: false,
+      resourceLimits: opts.resourceLimits,
     });
   if (prestarted) prestarted.postMessage({ t: 'spec', spec });
 
@@ -116,15 +156,11 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const post = (read: () => Promise<Uint8Array>) =>
     void compileBytes(read, spec.memoryPages).then((m) => worker.postMessage({ t: 'module', ...m }));
   if (opts.wasmPath !== undefined) post(() => readFile(opts.wasmPath!));
-  else if (opts.entryModule) {
-    const fetchEntry = opts.entryModule;
-    void compileBytes(async () => {
-      const bytes = await fetchEntry();
-      if (!bytes) throw new Error('unavailable');
-      return bytes;
-    }, spec.memoryPages).then((m) =>
-      // Unavailable or not compilable: the worker reads it through the view, which reports either.
-      worker.postMessage('module' in m ? { t: 'module', module: m.module } : { t: 'module', none: true }),
+  else if (opts.compileEntry) {
+    // Unavailable or not compilable: the worker reads it through the view, which reports either.
+    void opts.compileEntry(spec.memoryPages).then(
+      (module) => worker.postMessage(module ? { t: 'module', module } : { t: 'module', none: true }),
+      () => worker.postMessage({ t: 'module', none: true }),
     );
   } else if (opts.entryBytes) {
     // Read after the worker was created, so the read overlaps its boot.
@@ -150,22 +186,41 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   return new Promise<SessionResult>((resolve) => {
     let settled = false;
     let viewResult: unknown;
+    let functionProfile: Uint8Array | undefined;
     const timers: NodeJS.Timeout[] = [];
+    let cpuTimer: NodeJS.Timeout | undefined;
     const finish = (end: SessionEnd) => {
       if (settled) return;
-      const r: SessionResult = viewResult === undefined ? end : { ...end, viewResult };
+      const r: SessionResult = viewResult === undefined ? { ...end } : { ...end, viewResult };
+      if (functionProfile) r.functionProfile = functionProfile;
       settled = true;
       for (const t of timers) clearTimeout(t);
+      clearTimeout(cpuTimer);
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigterm);
+      opts.abort?.removeEventListener('abort', onAbort);
       stdin.stop();
       void worker.terminate();
       resolve(r);
     };
     const onSigint = () => finish({ kind: 'signal', signal: 'SIGINT' });
     const onSigterm = () => finish({ kind: 'signal', signal: 'SIGTERM' });
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigterm);
+    if (opts.handleSignals !== false) {
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigterm);
+    }
+    const onAbort = () => finish({ kind: 'signal', signal: 'SIGTERM' });
+    if (opts.abort?.aborted) onAbort();
+    opts.abort?.addEventListener('abort', onAbort, { once: true });
+    // CPU time can only be spent as fast as wall time passes: look again when the rest of the budget could be gone.
+    const checkCpu = (tid: number) => {
+      const limit = opts.cpuSeconds!;
+      const used = threadCpuSeconds(tid);
+      if (used === null || settled) return;
+      if (used >= limit) finish({ kind: 'timeout', seconds: limit, clock: 'cpu' });
+      else cpuTimer = setTimeout(() => checkCpu(tid), Math.max(100, (limit - used) * 1000));
+    };
+    const outputCell = outputWindow ? new Int32Array(outputWindow) : undefined;
     if (opts.timeoutSeconds !== undefined) {
       timers.push(
         setTimeout(
@@ -180,8 +235,25 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
         case 'wake':
           void bridge.serve();
           break;
+        case 'thread':
+          if (opts.cpuSeconds !== undefined) checkCpu(m.tid);
+          break;
+        case 'output': {
+          const n = m.data.length;
+          let taken = false;
+          opts.stdio?.output(m.fd, m.data, () => {
+            if (taken) return;
+            taken = true;
+            Atomics.sub(outputCell!, 0, n);
+            Atomics.notify(outputCell!, 0);
+          });
+          break;
+        }
         case 'view-result':
           viewResult = m.data;
+          break;
+        case 'function-profile':
+          functionProfile = m.data;
           break;
         case 'warn':
           opts.onWarning?.(m.message);

@@ -30,3 +30,36 @@ export function fdWriter(fd: number, isTTY: boolean): StdioStream {
     },
   };
 }
+
+/** The largest piece one output message carries. */
+const PIECE = 64 * 1024;
+
+/**
+ * A guest's stdout or stderr as messages to the main thread (a cloud
+ * session), with flow control through `window` (see WorkerSpec.output).
+ */
+export function messageWriter(
+  fd: 1 | 2,
+  isTTY: boolean,
+  window: SharedArrayBuffer,
+  post: (m: { t: 'output'; fd: 1 | 2; data: Uint8Array }, transfer: ArrayBuffer[]) => void,
+): StdioStream {
+  const cell = new Int32Array(window);
+  return {
+    isTTY,
+    write(buf: Uint8Array): number {
+      for (let at = 0; at < buf.length; at += PIECE) {
+        for (;;) {
+          const pending = Atomics.load(cell, 0);
+          if (pending < Atomics.load(cell, 1)) break;
+          Atomics.wait(cell, 0, pending);
+        }
+        // A copy: posting a view of guest memory would clone all of it.
+        const piece = buf.slice(at, at + PIECE);
+        Atomics.add(cell, 0, piece.length);
+        post({ t: 'output', fd, data: piece }, [piece.buffer]);
+      }
+      return buf.length;
+    },
+  };
+}

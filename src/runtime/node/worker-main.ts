@@ -3,7 +3,9 @@ import { WasiExit, WasiHost } from '../../wasi/host.js';
 import { BridgeClient, BridgeOp, BridgeStatus } from '../bridge.js';
 import { describeTrap } from '../trap.js';
 import { limitMemory, ModuleFormatError } from '../limits.js';
-import { fdWriter } from './stdio.js';
+import { fdWriter, messageWriter } from './stdio.js';
+import { ownThreadId } from './thread-cpu.js';
+import { placeholderImports, readFunctionProfile, PLACEHOLDER_NS } from '../split.js';
 import { HostFileSystem } from '../../vfs/host/hostfs.js';
 import type { Preopen, StdioStream } from '../../wasi/host.js';
 import type { WorkerMessage, WorkerSpec } from './protocol.js';
@@ -71,6 +73,8 @@ interface BuiltView {
   result?: () => unknown;
   /** Reads the entry module through the view (when the main thread did not compile it). */
   readEntry?: () => Uint8Array;
+  /** A split entry: reads its secondary module (split.ts), fetching it first in a streamed run. */
+  loadSecondary?: () => Uint8Array;
 }
 
 /** Calls `first` once, before the first write that goes through either stream. */
@@ -101,6 +105,7 @@ async function loadView(bridge: BridgeClient): Promise<BuiltView> {
         warn: (message: string) => void;
         needEntry: boolean;
         fetchObject: (digest: string) => boolean;
+        fetchObjects: (digests: string[]) => boolean;
       },
     ) => BuiltView | Promise<BuiltView>;
   };
@@ -112,12 +117,25 @@ async function loadView(bridge: BridgeClient): Promise<BuiltView> {
       const req = new TextEncoder().encode(digest);
       return bridge.call(BridgeOp.FETCH_OBJECT, req.length, undefined, req) === 0;
     },
+    // Many at once, newline-separated, as many per call as the bridge holds: fetched in parallel.
+    fetchObjects: (digests) => {
+      const per = Math.max(1, Math.floor(bridge.capacity / 72));
+      let ok = true;
+      for (let i = 0; i < digests.length; i += per) {
+        const req = new TextEncoder().encode(digests.slice(i, i + per).join('\n'));
+        ok = bridge.call(BridgeOp.FETCH_OBJECT, req.length, undefined, req) === 0 && ok;
+      }
+      return ok;
+    },
   });
   return { ...view, preopens: [...view.preopens, ...mounts] };
 }
 
 async function main(): Promise<void> {
   await specArrived;
+  // For a CPU-time limit: the main thread reads this thread's CPU time (thread-cpu.ts).
+  const tid = ownThreadId();
+  if (tid !== null) post({ t: 'thread', tid });
   const bridge = new BridgeClient(spec.bridge, () => post({ t: 'wake' }));
   let view: BuiltView;
   try {
@@ -158,8 +176,10 @@ async function main(): Promise<void> {
     }
   }
 
-  const stdout = fdWriter(1, spec.tty[1]);
-  const stderr = fdWriter(2, spec.tty[2]);
+  const out = spec.output;
+  const send = (m: WorkerMessage, transfer: ArrayBuffer[]) => port.postMessage(m, transfer);
+  const stdout = out ? messageWriter(1, spec.tty[1], out, send) : fdWriter(1, spec.tty[1]);
+  const stderr = out ? messageWriter(2, spec.tty[2], out, send) : fdWriter(2, spec.tty[2]);
   if (view.onFirstOutput) watchFirstOutput([stdout, stderr], view.onFirstOutput);
   const host = new WasiHost({
     args: spec.args,
@@ -179,7 +199,9 @@ async function main(): Promise<void> {
   if (WebAssembly.Module.imports(module).some((i) => i.module === 'wasi_unstable')) {
     imports.wasi_unstable = host.imports;
   }
-  let instance: WebAssembly.Instance;
+  let instance: WebAssembly.Instance | undefined;
+  const placeholders = placeholderImports(module, view.loadSecondary, () => instance!);
+  if (placeholders) imports[PLACEHOLDER_NS] = placeholders;
   try {
     instance = await WebAssembly.instantiate(module, imports);
   } catch (e) {
@@ -189,6 +211,10 @@ async function main(): Promise<void> {
 
   const report = () => {
     if (view.result) post({ t: 'view-result', data: view.result() });
+    if (spec.functionProfile) {
+      const data = readFunctionProfile(instance!);
+      if (data) post({ t: 'function-profile', data });
+    }
   };
   try {
     const code = host.start(instance);
@@ -198,6 +224,10 @@ async function main(): Promise<void> {
     report();
     if (e instanceof WasiExit) {
       post({ t: 'exit', code: e.code });
+    } else if ((e as { exitCode?: number }).exitCode !== undefined) {
+      // Capsule's own failure inside the run (a split module's secondary could not be had).
+      const message = `${spec.label}: ${(e as Error).message}`;
+      post({ t: 'fail', code: (e as { exitCode: number }).exitCode, message });
     } else if (e instanceof TypeError && /_start|export its memory/.test(e.message)) {
       post({ t: 'fail', code: 126, message: `${spec.label} cannot be started: ${e.message}` });
     } else {

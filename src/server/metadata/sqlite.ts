@@ -1,22 +1,29 @@
 /**
  * The embedded MetadataStore: one SQLite file (better-sqlite3, WAL journal)
  * in the data directory. The schema is created on first open and versioned
- * with `user_version`, so a restart on the same data finds it as it was.
+ * with `user_version`; an older database is migrated forward in one
+ * transaction, so a restart on the same data finds it as it was.
  */
 import Database from 'better-sqlite3';
 import type { Digest, Signature } from '../../package/types.js';
 import type {
   AuditEntry,
+  Channel,
+  ChannelEntry,
   Grant,
   Group,
   MetadataStore,
   PackageRecord,
   PasswordRecord,
+  Launch,
   Role,
+  UsageFilter,
+  UsageRow,
   User,
+  YankedVersion,
 } from './types.js';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE users (
@@ -71,6 +78,41 @@ CREATE TABLE audit (
 );
 `;
 
+/** MIGRATIONS[n] takes a database from schema n to n + 1. */
+const MIGRATIONS: Record<number, string> = {
+  // 1 -> 2: channels, yanked versions, launches (usage).
+  1: `
+CREATE TABLE channel_entries (
+  id INTEGER PRIMARY KEY,
+  app TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  version TEXT NOT NULL,
+  at TEXT NOT NULL,
+  by_user TEXT NOT NULL,
+  rolled_back_at TEXT
+);
+CREATE INDEX channel_entries_app ON channel_entries(app, channel);
+CREATE TABLE yanked (
+  name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  at TEXT NOT NULL,
+  by_user TEXT NOT NULL,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE launches (
+  user_name TEXT NOT NULL,
+  id TEXT NOT NULL,
+  app TEXT NOT NULL,
+  version TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  at TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  PRIMARY KEY (user_name, id)
+);
+CREATE INDEX launches_app_at ON launches(app, at);
+`,
+};
+
 interface UserRow {
   id: number;
   name: string;
@@ -90,14 +132,16 @@ export class SqliteMetadataStore implements MetadataStore {
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
     const version = this.#db.pragma('user_version', { simple: true }) as number;
-    if (version === 0) {
+    if (version > SCHEMA_VERSION) {
+      this.#db.close();
+      throw new Error(`${file}: metadata schema ${version}, this server knows up to ${SCHEMA_VERSION}`);
+    }
+    if (version < SCHEMA_VERSION) {
       this.#db.transaction(() => {
-        this.#db.exec(SCHEMA);
+        if (version === 0) this.#db.exec(SCHEMA);
+        for (let v = Math.max(version, 1); v < SCHEMA_VERSION; v++) this.#db.exec(MIGRATIONS[v]!);
         this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
-    } else if (version !== SCHEMA_VERSION) {
-      this.#db.close();
-      throw new Error(`${file}: metadata schema ${version}, this server knows ${SCHEMA_VERSION}`);
     }
     // Each query is prepared once and reused: prepare() parses the SQL every
     // time, which was a sixth of the object route's CPU under load. (The SQL
@@ -305,6 +349,92 @@ export class SqliteMetadataStore implements MetadataStore {
     return rows.map((r) => r.name);
   }
 
+  addChannelEntry(app: string, channel: string, version: string, by: string): ChannelEntry {
+    const at = now();
+    const r = this.#db
+      .prepare('INSERT INTO channel_entries (app, channel, version, at, by_user) VALUES (?, ?, ?, ?, ?)')
+      .run(app, channel, version, at, by);
+    return { id: Number(r.lastInsertRowid), version, at, by, rolledBackAt: null };
+  }
+
+  markRolledBack(entryIds: number[], at: string): void {
+    const mark = this.#db.prepare(
+      'UPDATE channel_entries SET rolled_back_at = ? WHERE id = ? AND rolled_back_at IS NULL',
+    );
+    for (const id of entryIds) mark.run(at, id);
+  }
+
+  channels(app?: string): Channel[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT id, app, channel, version, at, by_user, rolled_back_at FROM channel_entries
+         WHERE ? IS NULL OR app = ? ORDER BY app, channel, id DESC`,
+      )
+      .all(app ?? null, app ?? null) as ChannelRow[];
+    const out: Channel[] = [];
+    for (const r of rows) {
+      let c = out[out.length - 1];
+      if (!c || c.app !== r.app || c.name !== r.channel) {
+        c = { app: r.app, name: r.channel, entries: [] };
+        out.push(c);
+      }
+      c.entries.push({
+        id: r.id,
+        version: r.version,
+        at: r.at,
+        by: r.by_user,
+        rolledBackAt: r.rolled_back_at,
+      });
+    }
+    return out;
+  }
+
+  setYanked(name: string, version: string, yanked: boolean, by: string): boolean {
+    if (!yanked)
+      return (
+        this.#db.prepare('DELETE FROM yanked WHERE name = ? AND version = ?').run(name, version).changes > 0
+      );
+    const exists = this.#db.prepare('SELECT 1 FROM yanked WHERE name = ? AND version = ?').get(name, version);
+    if (exists) return false;
+    this.#db
+      .prepare('INSERT INTO yanked (name, version, at, by_user) VALUES (?, ?, ?, ?)')
+      .run(name, version, now(), by);
+    return true;
+  }
+
+  yanked(app?: string): YankedVersion[] {
+    return this.#db
+      .prepare(
+        `SELECT name, version, at, by_user AS by FROM yanked WHERE ? IS NULL OR name = ?
+         ORDER BY name, version`,
+      )
+      .all(app ?? null, app ?? null) as YankedVersion[];
+  }
+
+  addLaunch(l: Launch): boolean {
+    const exists = this.#db
+      .prepare('SELECT 1 FROM launches WHERE user_name = ? AND id = ?')
+      .get(l.user, l.id);
+    if (exists) return false;
+    this.#db
+      .prepare(
+        `INSERT INTO launches (user_name, id, app, version, mode, at, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(l.user, l.id, l.app, l.version, l.mode, l.at, now());
+    return true;
+  }
+
+  usage(filter: UsageFilter): UsageRow[] {
+    return this.#db
+      .prepare(
+        `SELECT app, version, user_name AS user, mode, COUNT(*) AS launches, MIN(at) AS first, MAX(at) AS last
+         FROM launches WHERE (? IS NULL OR app = ?) AND (? IS NULL OR at >= ?)
+         GROUP BY app, version, user_name, mode ORDER BY app, version, user_name, mode`,
+      )
+      .all(filter.app ?? null, filter.app ?? null, filter.since ?? null, filter.since ?? null) as UsageRow[];
+  }
+
   audit(actor: string, action: string, detail: Record<string, unknown>): void {
     this.#db
       .prepare('INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)')
@@ -321,6 +451,16 @@ export class SqliteMetadataStore implements MetadataStore {
   close(): void {
     if (this.#db.open) this.#db.close();
   }
+}
+
+interface ChannelRow {
+  id: number;
+  app: string;
+  channel: string;
+  version: string;
+  at: string;
+  by_user: string;
+  rolled_back_at: string | null;
 }
 
 interface PackageRow {

@@ -54,6 +54,70 @@ export interface AuditEntry {
   detail: Record<string, unknown>;
 }
 
+/**
+ * One move of a channel: the version it was pointed at, when and by whom.
+ * A rollback does not delete entries, it marks them (`rolledBackAt`), so the
+ * whole history stays readable. channels.ts says which version stands.
+ */
+export interface ChannelEntry {
+  id: number;
+  version: string;
+  at: string;
+  by: string;
+  /** When a rollback took this entry off its channel; null while it stands. */
+  rolledBackAt: string | null;
+}
+
+export interface Channel {
+  app: string;
+  name: string;
+  /** Newest first. */
+  entries: ChannelEntry[];
+}
+
+export interface YankedVersion {
+  name: string;
+  version: string;
+  at: string;
+  by: string;
+}
+
+/**
+ * How an app was launched: streamed from the server, run from the local store
+ * (a package that came from the server), downloaded in full, or run as a
+ * cloud session. The list grows with new delivery modes.
+ */
+export const LAUNCH_MODES = ['stream', 'local', 'pull', 'cloud'] as const;
+export type LaunchMode = (typeof LAUNCH_MODES)[number];
+
+/** A launch as reported by a client; `id` is the client's, unique per user (so a resend counts once). */
+export interface Launch {
+  id: string;
+  user: string;
+  app: string;
+  version: string;
+  mode: LaunchMode;
+  /** When it ran (client clock, ISO 8601 UTC); an offline run is reported later. */
+  at: string;
+}
+
+/** Launches counted per app, version, user and mode. */
+export interface UsageRow {
+  app: string;
+  version: string;
+  user: string;
+  mode: string;
+  launches: number;
+  first: string;
+  last: string;
+}
+
+export interface UsageFilter {
+  app?: string;
+  /** Only launches at or after this instant (ISO 8601 UTC). */
+  since?: string;
+}
+
 export interface MetadataStore {
   transaction<T>(fn: () => T): T;
   /**
@@ -90,6 +154,23 @@ export interface MetadataStore {
   packages(): PackageRecord[];
   /** Names of the apps whose packages hold `digest`. */
   appsHolding(digest: Digest): string[];
+
+  /** Points `app`'s channel at `version` (a new entry on top of its history). */
+  addChannelEntry(app: string, channel: string, version: string, by: string): ChannelEntry;
+  /** Marks these entries as taken off their channel by a rollback, at `at`. */
+  markRolledBack(entryIds: number[], at: string): void;
+  /** The channels of `app` (of every app when omitted), by app and name, entries newest first. */
+  channels(app?: string): Channel[];
+
+  /** Yanks name@version, or restores it; false when it already was in that state. */
+  setYanked(name: string, version: string, yanked: boolean, by: string): boolean;
+  /** The yanked versions of `app` (of every app when omitted). */
+  yanked(app?: string): YankedVersion[];
+
+  /** Records a launch; false when this user already reported this launch id. */
+  addLaunch(launch: Launch): boolean;
+  /** Launches counted per app, version, user and mode, filtered; ordered by those four. */
+  usage(filter: UsageFilter): UsageRow[];
 
   audit(actor: string, action: string, detail: Record<string, unknown>): void;
   auditLog(limit: number): AuditEntry[];

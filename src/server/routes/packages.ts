@@ -25,7 +25,8 @@ import { canSeeApp, requireRole } from '../access.js';
 import { readJson, stringField } from '../body.js';
 import { HttpError, badRequest, notEntitled, notFound, sendJson } from '../http-error.js';
 import type { RequestContext, Route } from '../router.js';
-import type { PackageRecord } from '../metadata/types.js';
+import type { PackageRecord, User } from '../metadata/types.js';
+import { channelMap } from '../channels.js';
 
 const verifyChunk = chunkVerifier(nodeDecoders, nodeHasher);
 const refused = (code: string, message: string) => new HttpError(422, code, message);
@@ -116,7 +117,14 @@ async function publish(ctx: RequestContext): Promise<void> {
         'conflict',
         `${name}@${version} exists with other content; versions are immutable`,
       );
-    sendJson(ctx.res, 200, describe(existing));
+    sendJson(
+      ctx.res,
+      200,
+      describe(
+        existing,
+        meta.yanked(name).some((y) => y.version === version),
+      ),
+    );
     return;
   }
   const record: PackageRecord = {
@@ -131,32 +139,40 @@ async function publish(ctx: RequestContext): Promise<void> {
     meta.addPackage(record, objects);
     meta.audit(user.name, 'package.publish', { name, version, digest, signedBy: check.trusted });
   });
-  sendJson(ctx.res, 201, describe(record));
+  sendJson(ctx.res, 201, describe(record, false));
 }
 
-const describe = (p: PackageRecord) => ({
+const describe = (p: PackageRecord, yanked: boolean) => ({
   name: p.name,
   version: p.version,
   digest: p.digest,
   signatures: p.signatures,
   publisher: p.publisher,
   createdAt: p.createdAt,
+  yanked,
 });
 
-function catalog(ctx: RequestContext): void {
-  const { meta } = ctx.state;
-  const user = ctx.user!;
+/** The apps and versions `user` may use, as GET /catalog lists them (delivery/remote/select.ts CatalogApp). */
+export function catalogApps(meta: RequestContext['state']['meta'], user: User) {
   const visible = user.role === 'admin' ? null : new Set(meta.entitledApps(user.id));
-  const apps = new Map<string, { version: string; digest: Digest }[]>();
+  const yanked = new Set(meta.yanked().map((y) => `${y.name}@${y.version}`));
+  const apps = new Map<string, { version: string; digest: Digest; yanked: boolean }[]>();
   for (const p of meta.packages()) {
     if (visible && !visible.has(p.name)) continue;
     const list = apps.get(p.name) ?? [];
-    list.push({ version: p.version, digest: p.digest });
+    list.push({ version: p.version, digest: p.digest, yanked: yanked.has(`${p.name}@${p.version}`) });
     apps.set(p.name, list);
   }
-  sendJson(ctx.res, 200, {
-    apps: [...apps].map(([name, versions]) => ({ name, versions })),
-  });
+  const channels = meta.channels();
+  return [...apps].map(([name, versions]) => ({
+    name,
+    versions,
+    channels: channelMap(channels, name, new Set(versions.filter((v) => v.yanked).map((v) => v.version))),
+  }));
+}
+
+function catalog(ctx: RequestContext): void {
+  sendJson(ctx.res, 200, { apps: catalogApps(ctx.state.meta, ctx.user!) });
 }
 
 /** The package named by the path, or the one 403 for "hidden" and "absent" alike. */
@@ -174,7 +190,15 @@ function visiblePackage(ctx: RequestContext): PackageRecord {
 }
 
 function packageInfo(ctx: RequestContext): void {
-  sendJson(ctx.res, 200, describe(visiblePackage(ctx)));
+  const p = visiblePackage(ctx);
+  sendJson(
+    ctx.res,
+    200,
+    describe(
+      p,
+      ctx.state.meta.yanked(p.name).some((y) => y.version === p.version),
+    ),
+  );
 }
 
 function manifestBytes(ctx: RequestContext): void {
@@ -206,11 +230,12 @@ export const packageRoutes: Route[] = [
     method: 'GET',
     path: '/catalog',
     access: 'user',
-    summary: 'The apps and versions you may use',
+    summary: 'The apps and versions you may use, which are yanked, and where their channels point',
     responds: {
       status: 200,
       kind: 'json',
-      description: '{"apps": [{"name", "versions": [{"version", "digest"}]}]}',
+      description:
+        '{"apps": [{"name", "versions": [{"version", "digest", "yanked"}], "channels": {"stable": version, ...}}]}',
     },
     handler: catalog,
   },
@@ -218,7 +243,7 @@ export const packageRoutes: Route[] = [
     method: 'GET',
     path: '/packages/{name}/{version}',
     access: 'user',
-    summary: "A package's record: digest, signatures, publisher",
+    summary: "A package's record: digest, signatures, publisher, yanked",
     responds: { status: 200, kind: 'json', description: 'the package record' },
     handler: packageInfo,
   },

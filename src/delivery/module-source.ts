@@ -1,0 +1,69 @@
+/**
+ * A package's entry module as a ModuleSource (runtime/module-stream.ts):
+ * chunks fetched in order through the streamer (chunked-source.ts) and read
+ * back verified from the local store.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { readChunk } from '../package/chunk-io.js';
+import { nodeDecoders, nodeHasher } from '../package/node.js';
+import type { ChunkRef, Digest } from '../package/types.js';
+import { concatBytes } from '../runtime/bytes.js';
+import { functionNames, runnableBytes, type ModuleLayout } from '../runtime/module-stream.js';
+import { ChunkedModuleSource, streamOf } from './chunked-source.js';
+import type { SessionResult } from '../runtime/node/session.js';
+import type { ObjectStore } from '../store/types.js';
+
+/**
+ * A package's entry module, read chunk by chunk from the store (and fetched
+ * first, in a streamed run) and compiled without its custom sections
+ * (runtime/module-stream.ts). A trap in a run compiled that way is named
+ * afterwards from the name section, read only then.
+ */
+export class EntryModule {
+  private readonly layout: ModuleLayout = { customs: [], tail: 0 };
+  readonly source: ChunkedModuleSource;
+
+  constructor(
+    chunks: ChunkRef[],
+    store: ObjectStore,
+    /** Gets a chunk into the store; by default it must be there already. */
+    fetch: (digest: Digest) => Promise<void> = async (d) => {
+      if (!store.has(d)) throw new Error(`object ${d} is not in the store`);
+    },
+  ) {
+    this.source = new ChunkedModuleSource(chunks, fetch, (c) =>
+      readChunk(store, c, nodeDecoders, nodeHasher),
+    );
+  }
+
+  /**
+   * Streaming compiles as the bytes arrive (a download); otherwise the
+   * runnable bytes are gathered and compiled whole, which measured faster
+   * for local reads (the reads and V8's decoder compete for the cores).
+   */
+  async compile(memoryPages: number | undefined, streaming: boolean): Promise<WebAssembly.Module> {
+    const pieces = runnableBytes(this.source, this.layout, memoryPages);
+    if (streaming) {
+      const headers = { 'content-type': 'application/wasm' };
+      return WebAssembly.compileStreaming(new Response(streamOf(pieces), { headers }));
+    }
+    const parts: Uint8Array[] = [];
+    for await (const p of pieces) parts.push(p);
+    return WebAssembly.compile(concatBytes(parts) as Uint8Array<ArrayBuffer>);
+  }
+
+  /** The result with the trapping function named, when the compiled module could not name it. */
+  async nameTrap(result: SessionResult): Promise<SessionResult> {
+    if (result.kind !== 'trap') return result;
+    const unnamed = /^function (\d+) at (0x[0-9a-f]+)$/.exec(result.func ?? '');
+    if (!unnamed) return result;
+    const names = await Promise.race([
+      functionNames(this.source, this.layout).catch(() => null),
+      delay(10_000, null, { ref: false }),
+    ]);
+    const name = names?.get(Number(unnamed[1]));
+    return name ? { ...result, func: `${name} (function ${unnamed[1]}, offset ${unnamed[2]})` } : result;
+  }
+}
+
+export { ChunkedModuleSource, streamOf };
