@@ -1,6 +1,6 @@
 // Streamed delivery benchmarks (docs/benchmarks.md, "Streamed cold start" and "Push of a second version"):
 //
-//   node dist/bench/stream.js [--apps yosys,flite,sqlite] [--runs N] [--mbit 50] [--rtt 20] [--no-push] [--no-docs]
+//   node dist/bench/stream.js [--apps yosys,flite,sqlite] [--runs N] [--mbit 50] [--rtt 20] [--split] [--no-push] [--no-docs]
 //
 // (a) For each app: a streamed cold start (`capsule run URL/NAME@1.0.0` with
 //     an empty CAPSULE_HOME) against pull-then-run (`capsule pull`, then
@@ -12,7 +12,9 @@
 //     to completion, and the bytes the proxy delivered to the client by then.
 //     Each app is a package with its launch profile recorded by
 //     `capsule profile record` (the same arguments as the timed runs), so the
-//     streamed run prefetches it.
+//     streamed run prefetches it. With --split, the profile run also splits
+//     the entry module (`capsule profile record --split`: function-level
+//     streaming), and the docs section is `stream-split` instead.
 // (c) Push of a second version through the proxy: Yosys with one share/ file
 //     edited, Flite with 16 bytes patched in the middle of flite.wasm: what
 //     `capsule push` sent, and the bytes on the wire, against the package.
@@ -194,6 +196,7 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '5' },
       mbit: { type: 'string', default: '50' },
       rtt: { type: 'string', default: '20' },
+      split: { type: 'boolean', default: false },
       'no-push': { type: 'boolean', default: false },
       'no-docs': { type: 'boolean', default: false },
     },
@@ -227,7 +230,10 @@ async function main(): Promise<void> {
       const tree = join(dir, 'trees', app.key);
       buildTree(tree, app.tree);
       capsuleSync(['pack', tree, '--name', app.name, '--version', '1.0.0', '--entry', app.entry], pub);
-      const rec = capsuleSync(['profile', 'record', `${app.name}@1.0.0`, '--', ...app.args], pub);
+      const rec = capsuleSync(
+        ['profile', 'record', ...(values.split ? ['--split'] : []), `${app.name}@1.0.0`, '--', ...app.args],
+        pub,
+      );
       const profileChunks = Number(/recorded (\d+) chunks/.exec(rec)?.[1] ?? NaN);
       const up0 = proxy.stats().up;
       const pushed = await capsuleAsync(['push', `${app.name}@1.0.0`, '--server', proxy.url], pub);
@@ -302,7 +308,14 @@ async function main(): Promise<void> {
 
   const body = report(results, pushes, { runs, mbit: Number(values.mbit), rtt, loads });
   process.stdout.write(`\n${body}\n`);
-  if (!values['no-docs']) writeGenerated('stream', '## Streamed delivery (generated)', body);
+  if (!values['no-docs'])
+    writeGenerated(
+      values.split ? 'stream-split' : 'stream',
+      values.split
+        ? '### The same, with function-level streaming (`--split`)'
+        : '## Streamed delivery (generated)',
+      body,
+    );
 }
 
 function report(
