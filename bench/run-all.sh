@@ -27,3 +27,9 @@ echo "==> cloud sessions: keystroke-to-echo latency, memory per idle session (do
 node dist/bench/cloud.js
 echo "==> browser: cold start in a chromium tab (docs/benchmarks.md, Browser)"
 node dist/bench/browser.js "$@"
+
+echo "==> streamed delivery: cold start vs pull-then-run through the throttling proxy; push of a second version"
+node dist/bench/stream.js "$@"
+
+echo "==> chunk serving: capsule serve vs nginx"
+node dist/bench/serve.js

@@ -27,8 +27,9 @@ done
 step() { printf '==> %s\n' "$*"; }
 
 # 1. Debian packages: the WASI C toolchain and tools used by tests and benchmarks
-#    (chromium: the browser runtime's tests and benchmark, driven by playwright-core).
-PACKAGES=(clang lld wasi-libc libclang-rt-dev-wasm32 binaryen wabt tmux hyperfine chromium)
+#    (chromium: the browser runtime's tests and benchmark, driven by playwright-core;
+#    nginx: the yardstick of the chunk-serving benchmark, which starts its own on a free port).
+PACKAGES=(clang lld wasi-libc libclang-rt-dev-wasm32 binaryen wabt tmux hyperfine chromium nginx)
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
@@ -43,6 +44,13 @@ if ((${#missing[@]})); then
   fi
   step "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # No package may start a system service (nginx would take port 80): without a
+  # policy-rc.d that says so already, one is put in place for the install only.
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

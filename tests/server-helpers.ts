@@ -8,6 +8,7 @@ export interface ServerProcess {
   url: string;
   child: ChildProcess;
   stdout: () => string;
+  stderr: () => string;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
 }
@@ -43,6 +44,7 @@ export async function startServe(
     url,
     child,
     stdout: () => out,
+    stderr: () => err,
     stop: async () => {
       child.kill('SIGTERM');
       return exited;

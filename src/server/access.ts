@@ -8,6 +8,7 @@
  */
 import type { Digest } from '../package/types.js';
 import type { MetadataStore, Role, User } from './metadata/types.js';
+import { DecisionCache, cacheFor } from './decision-cache.js';
 import { forbidden } from './http-error.js';
 
 const RANK: Record<Role, number> = { user: 0, publisher: 1, admin: 2 };
@@ -20,10 +21,14 @@ export function canSeeApp(meta: MetadataStore, user: User, app: string): boolean
   return user.role === 'admin' || meta.entitledApps(user.id).includes(app);
 }
 
+const objectDecisions = new WeakMap<MetadataStore, DecisionCache<boolean>>();
+
 export function canSeeObject(meta: MetadataStore, user: User, digest: Digest): boolean {
   if (user.role === 'admin') return true;
-  const holders = meta.appsHolding(digest);
-  if (holders.length === 0) return false;
-  const mine = new Set(meta.entitledApps(user.id));
-  return holders.some((a) => mine.has(a));
+  return cacheFor(objectDecisions, meta).get(meta, `${user.id} ${digest}`, () => {
+    const holders = meta.appsHolding(digest);
+    if (holders.length === 0) return false;
+    const mine = new Set(meta.entitledApps(user.id));
+    return holders.some((a) => mine.has(a));
+  });
 }

@@ -10,6 +10,7 @@
 import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { MetadataStore, PasswordRecord, User } from './metadata/types.js';
+import { DecisionCache, cacheFor } from './decision-cache.js';
 import { unauthorized } from './http-error.js';
 import { checkCsrf, consoleSessionOf } from './console/cookie.js';
 
@@ -54,7 +55,10 @@ export function authenticate(req: IncomingMessage, meta: MetadataStore): User {
   }
   const m = typeof header === 'string' ? BEARER_RE.exec(header) : null;
   if (!m) throw unauthorized();
-  const user = meta.userByTokenHash(tokenHash(m[1]!));
+  const hash = tokenHash(m[1]!);
+  const user = cacheFor(tokenUsers, meta).get(meta, hash, () => meta.userByTokenHash(hash));
   if (!user) throw unauthorized();
   return user;
 }
+
+const tokenUsers = new WeakMap<MetadataStore, DecisionCache<User | null>>();

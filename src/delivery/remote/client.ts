@@ -23,6 +23,14 @@ export class RemoteError extends Error {
   }
 }
 
+/** A failure of the transport (fetch's TypeError, with the socket's error as its cause). */
+function unreachable(what: string, e: unknown): RemoteError {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  const why =
+    cause?.code && cause.message ? `${cause.message} (${cause.code})` : (cause?.code ?? cause?.message);
+  return new RemoteError('UNREACHABLE', `${what}: ${why ?? (e as Error).message}`);
+}
+
 function codeFor(status: number): RemoteErrorCode {
   if (status === 401) return 'UNAUTHORIZED';
   if (status === 403) return 'FORBIDDEN';
@@ -63,11 +71,7 @@ export class RemoteClient {
     try {
       res = await fetch(`${this.base}${path}`, { method, headers, body: body as BodyInit | undefined });
     } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new RemoteError(
-        'UNREACHABLE',
-        `cannot reach ${this.base}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
-      );
+      throw unreachable(`cannot reach ${this.base}`, e);
     }
     if (!res.ok && res.status !== 304) {
       let message = `${res.status} ${res.statusText}`;
@@ -82,6 +86,19 @@ export class RemoteClient {
     return res;
   }
 
+  /**
+   * The whole body. A connection that breaks after the headers (the body cut
+   * short, a reset) is UNREACHABLE like one that never connected, so callers
+   * retry both the same way.
+   */
+  async #body(res: Response, path: string): Promise<Uint8Array> {
+    try {
+      return new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      throw unreachable(`${this.base}${path}: the connection broke during the answer`, e);
+    }
+  }
+
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.#fetch(
       method,
@@ -89,8 +106,9 @@ export class RemoteClient {
       body === undefined ? undefined : JSON.stringify(body),
       body === undefined ? undefined : 'application/json',
     );
+    const text = new TextDecoder().decode(await this.#body(res, path));
     try {
-      return (await res.json()) as T;
+      return JSON.parse(text) as T;
     } catch {
       throw new RemoteError('BAD_RESPONSE', `${this.base}${path}: the answer is not JSON`);
     }
@@ -98,12 +116,12 @@ export class RemoteClient {
 
   async bytes(path: string): Promise<{ bytes: Uint8Array; headers: Headers }> {
     const res = await this.#fetch('GET', path);
-    return { bytes: new Uint8Array(await res.arrayBuffer()), headers: res.headers };
+    return { bytes: await this.#body(res, path), headers: res.headers };
   }
 
   async put(path: string, bytes: Uint8Array): Promise<void> {
     const res = await this.#fetch('PUT', path, bytes, 'application/octet-stream');
-    await res.arrayBuffer();
+    await this.#body(res, path);
   }
 }
 

@@ -19,9 +19,8 @@ import {
   type Manifest,
   type Signature,
 } from '../../package/node.js';
-import type { FsObjectStore } from '../../store/fs/index.js';
 import { verifySha256 } from '../../store/fs/index.js';
-import { StoreError, type Verifier } from '../../store/types.js';
+import { StoreError, type ObjectStore, type Verifier } from '../../store/types.js';
 import { RemoteError, eachLimited, type RemoteClient } from './client.js';
 
 export interface PackageRecord {
@@ -43,20 +42,37 @@ export interface PullResult {
 }
 
 const PARALLEL = 8;
-const RETRIES = 4;
+/** How long an object fetch keeps trying after its first failure (a server restart takes a few seconds). */
+export const RETRY_WINDOW_MS = 30_000;
+const MAX_BACKOFF_MS = 4_000;
+/** Answers of a proxy or balancer whose server is down or restarting: retried like no answer. */
+const GATEWAY = new Set([502, 503, 504]);
 
 /**
- * Retries what failed for want of the server (a dropped connection, a 5xx,
- * a restart), with exponential backoff: 0.25, 0.5, 1, 2 s. Refusals (401,
- * 403, 404) are final at once.
+ * Retries what failed for want of the server (a refused or dropped
+ * connection, an answer cut short, a 5xx, a restart). The first retry is
+ * immediate: the usual failure is a keep-alive connection that the server
+ * closed as it was reused, and a new connection fixes it. Then exponential
+ * backoff: 0.25, 0.5, 1, 2, 4, 4, ... s, each +-25% so that many clients cut
+ * off together do not come back together, for up to RETRY_WINDOW_MS from
+ * the first failure. A 500 gets two retries only. Refusals (401, 403,
+ * 404) are final at once.
  */
-export async function withRetry<T>(fetchOnce: () => Promise<T>): Promise<T> {
+export async function withRetry<T>(fetchOnce: () => Promise<T>, windowMs = RETRY_WINDOW_MS): Promise<T> {
+  let firstFailure = 0;
   for (let attempt = 0; ; attempt++) {
     try {
       return await fetchOnce();
     } catch (e) {
-      if (!(e instanceof RemoteError && e.code === 'UNREACHABLE') || attempt >= RETRIES) throw e;
-      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+      if (!(e instanceof RemoteError && e.code === 'UNREACHABLE')) throw e;
+      // A server that answers with its own failure (500) is unlikely to mend in seconds: two more tries.
+      if (e.status !== undefined && !GATEWAY.has(e.status) && attempt >= 2) throw e;
+      const now = Date.now();
+      firstFailure ||= now;
+      const delay =
+        attempt === 0 ? 0 : Math.min(125 * 2 ** attempt, MAX_BACKOFF_MS) * (0.75 + Math.random() / 2);
+      if (now - firstFailure + delay > windowMs) throw e;
+      await new Promise((r) => setTimeout(r, delay));
     }
   }
 }
@@ -77,7 +93,7 @@ export async function fetchRecord(
 
 export async function pullPackage(
   client: RemoteClient,
-  store: FsObjectStore,
+  store: ObjectStore,
   name: string,
   version: string,
   onProgress: (done: number, total: number) => void = () => {},

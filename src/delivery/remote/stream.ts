@@ -6,8 +6,7 @@
  * time; a chunk the guest is waiting for is fetched at once, ahead of them.
  */
 import { chunkVerifier, nodeDecoders, nodeHasher, type Digest } from '../../package/node.js';
-import type { FsObjectStore } from '../../store/fs/index.js';
-import { StoreError } from '../../store/types.js';
+import { StoreError, type ObjectStore } from '../../store/types.js';
 import { RemoteError, type RemoteClient } from './client.js';
 import { withRetry } from './pull.js';
 
@@ -23,7 +22,7 @@ export class ObjectStreamer {
 
   constructor(
     private readonly client: RemoteClient,
-    private readonly store: FsObjectStore,
+    private readonly store: ObjectStore,
   ) {}
 
   private active = 0;

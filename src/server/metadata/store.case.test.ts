@@ -37,6 +37,17 @@ export function runTest(
       assert.equal(store.removeGrant({ app: 'flite', kind: 'user', subject: 'bob' }), true);
       assert.equal(store.removeGrant({ app: 'flite', kind: 'user', subject: 'bob' }), false);
       assert.deepEqual(store.entitledApps(bob.id), ['sqlite']);
+
+      // The change stamp moves with every change, and only then.
+      const stamp = store.changeStamp();
+      assert.equal(store.changeStamp(), stamp);
+      store.entitledApps(bob.id);
+      assert.equal(store.changeStamp(), stamp);
+      store.addGrant({ app: 'flite', kind: 'user', subject: 'bob' });
+      const granted = store.changeStamp();
+      assert.notEqual(granted, stamp);
+      store.removeGrant({ app: 'flite', kind: 'user', subject: 'bob' });
+      assert.notEqual(store.changeStamp(), granted);
     } finally {
       done();
     }

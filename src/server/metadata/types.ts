@@ -133,6 +133,13 @@ export interface ConsoleSession {
 
 export interface MetadataStore {
   transaction<T>(fn: () => T): T;
+  /**
+   * A value that changes whenever the metadata may have changed: at once
+   * for this store's own writes, within 100 ms for another writer of the
+   * same database. Caches of access decisions (auth.ts, access.ts) are
+   * valid only while it stays the same.
+   */
+  changeStamp(): string;
 
   createUser(name: string, role: Role, password: PasswordRecord | null): User;
   userByName(name: string): User | null;

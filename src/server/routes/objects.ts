@@ -14,7 +14,8 @@ import { StoreError, type Verifier } from '../../store/types.js';
 import { canSeeObject, requireRole } from '../access.js';
 import { readBody, readJson } from '../body.js';
 import { HttpError, badRequest, notEntitled, notFound, sendJson } from '../http-error.js';
-import type { RequestContext, Route } from '../router.js';
+import { VerifiedObjectCache } from '../object-cache.js';
+import type { RequestContext, Route, ServerState } from '../router.js';
 
 /** 10 000 digests are ~720 KB of JSON, under the 1 MiB body limit (body.ts). */
 const MAX_MISSING_QUERY = 10_000;
@@ -59,14 +60,25 @@ async function upload(ctx: RequestContext): Promise<void> {
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
+/** One cache of verified objects per server (object-cache.ts). */
+const caches = new WeakMap<ServerState, VerifiedObjectCache>();
+function objectCache(state: ServerState): VerifiedObjectCache {
+  let cache = caches.get(state);
+  if (!cache) {
+    cache = new VerifiedObjectCache(state.objects, verifyAnyObject);
+    caches.set(state, cache);
+  }
+  return cache;
+}
+
 function download(ctx: RequestContext): void {
   const digest = digestParam(ctx);
-  const { meta, objects } = ctx.state;
+  const { meta } = ctx.state;
   const user = ctx.user!;
   if (!canSeeObject(meta, user, digest)) throw notEntitled();
   let bytes: Uint8Array;
   try {
-    bytes = objects.read(digest, verifyAnyObject);
+    bytes = objectCache(ctx.state).read(digest);
   } catch (e) {
     if (e instanceof StoreError && e.code === 'NOT_FOUND') {
       if (user.role === 'admin') throw notFound(`no object ${digest}`);
