@@ -88,7 +88,10 @@ describe('StateStore', () => {
       symlinkSync('/db/x', join(dir, 'latest'));
       const name = store.snapshot('alice', 'notes');
       assert.match(name, /^\d{8}-\d{6}$/);
-      assert.equal(store.snapshot('alice', 'notes'), `${name}-2`);
+      // Within the same second the stamp gets a suffix; in the next one it is a new stamp.
+      const second = store.snapshot('alice', 'notes');
+      assert.notEqual(second, name);
+      assert.match(second, new RegExp(`^(${name}-2|\\d{8}-\\d{6})$`));
       assert.throws(() => store.snapshot('alice', 'notes', name), code('EXISTS'));
       writeFileSync(join(dir, 'db', 'x'), 'v2');
       store.rollback('alice', 'notes', name);
@@ -99,7 +102,7 @@ describe('StateStore', () => {
       store.rollback('alice', 'notes', name);
       assert.equal(readFileSync(join(store.upperDir('alice', 'notes'), 'db', 'x'), 'utf8'), 'v1');
       assert.throws(() => store.rollback('alice', 'notes', 'nope'), code('NOT_FOUND'));
-      store.removeSnapshot('alice', 'notes', `${name}-2`);
+      store.removeSnapshot('alice', 'notes', second);
       assert.deepEqual(
         store.list('alice')[0]!.snapshots.map((s) => s.name),
         [name],
