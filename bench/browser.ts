@@ -2,8 +2,10 @@
 // serve` into a headless chromium tab (playwright-core), time to its first
 // output. Each cold run gets a fresh browser context (empty HTTP cache, OPFS
 // and IndexedDB); a warm run reloads the same context (the runtime's files
-// and the immutable objects may come from the HTTP cache). For scale, the
-// same app streamed by the CLI into a fresh CAPSULE_HOME (whole command).
+// and the immutable objects may come from the HTTP cache). Against it, in the
+// same run: the same app as a cloud session (a WebSocket client asks the
+// server to run it; time to the first output byte), and, for scale, the same
+// app streamed by the CLI into a fresh CAPSULE_HOME (whole command).
 //
 //   node dist/bench/browser.js [--runs N] [--no-docs]
 //
@@ -17,6 +19,29 @@ import { tempDir } from '../tests/helpers.js';
 import { clientHome } from '../tests/server-helpers.js';
 import { launchChromium, startFixture } from '../tests/browser-helpers.js';
 import { fmt, machine, median, root } from './workloads.js';
+import { TerminalConnection } from '../src/delivery/remote/terminal.js';
+
+/** A cloud session of the same app: WebSocket open to its first output byte, in ms. */
+async function cloudStart(url: string, token: string): Promise<number> {
+  const t0 = performance.now();
+  let first = 0;
+  let out = '';
+  const conn = await TerminalConnection.open(
+    url,
+    token,
+    { app: 'sqlite@1.0.0', args: ['-list', ':memory:', 'select 1;'], tty: false },
+    {
+      output: (_fd, bytes) => {
+        if (!first) first = performance.now() - t0;
+        out += bytes.toString('utf8');
+      },
+    },
+  );
+  conn.eof();
+  await conn.closed;
+  if (out.trim() !== '1') throw new Error(`cloud session printed ${JSON.stringify(out)}`);
+  return first;
+}
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '7' }, 'no-docs': { type: 'boolean', default: false } },
@@ -71,6 +96,7 @@ async function main(): Promise<void> {
   const cold: Sample[] = [];
   const warm: Sample[] = [];
   const cli: number[] = [];
+  const cloud: number[] = [];
   try {
     await sample(browser, fx.url, bob); // the server's first requests (page cache of its files)
     for (let i = 0; i < runs; i++) {
@@ -89,6 +115,7 @@ async function main(): Promise<void> {
       ]);
       if (r.code !== 0 || r.stdout.trim() !== '1') throw new Error(`capsule run failed: ${r.stderr}`);
       cli.push(r.ms);
+      cloud.push(await cloudStart(fx.url, bob));
       process.stdout.write('.');
     }
   } finally {
@@ -106,6 +133,7 @@ async function main(): Promise<void> {
     '| --- | --- | --- | --- | --- |',
     row('browser, cold (fresh context)', cold),
     row('browser, warm (reload)', warm),
+    `| cloud session (WebSocket open → first output; the app runs on the server) | | ${fmt(median(cloud))} | | |`,
     `| CLI \`capsule run URL/sqlite@1.0.0\`, fresh CAPSULE_HOME (whole command) | ${fmt(median(cli))} | | | |`,
   ].join('\n');
   console.log(`\n${table}`);
