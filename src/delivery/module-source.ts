@@ -42,7 +42,12 @@ export class EntryModule {
    * for local reads (the reads and V8's decoder compete for the cores).
    */
   async compile(memoryPages: number | undefined, streaming: boolean): Promise<WebAssembly.Module> {
-    const pieces = runnableBytes(this.source, this.layout, memoryPages);
+    const early = this.early;
+    this.early = null;
+    const pieces =
+      early && early.memoryPages === memoryPages
+        ? early.pieces
+        : runnableBytes(this.source, this.layout, memoryPages);
     if (streaming) {
       const headers = { 'content-type': 'application/wasm' };
       return WebAssembly.compileStreaming(new Response(streamOf(pieces), { headers }));
@@ -50,6 +55,16 @@ export class EntryModule {
     const parts: Uint8Array[] = [];
     for await (const p of pieces) parts.push(p);
     return WebAssembly.compile(concatBytes(parts) as Uint8Array<ArrayBuffer>);
+  }
+
+  private early: { memoryPages: number | undefined; pieces: AsyncGenerator<Uint8Array> } | null = null;
+
+  /**
+   * Starts reading the runnable bytes now (a streamed run, before its view is
+   * prepared), buffering them for `compile` with the same memory limit.
+   */
+  startEarly(memoryPages: number | undefined): void {
+    this.early = { memoryPages, pieces: eager(runnableBytes(this.source, this.layout, memoryPages)) };
   }
 
   /** The result with the trapping function named, when the compiled module could not name it. */
@@ -67,3 +82,35 @@ export class EntryModule {
 }
 
 export { ChunkedModuleSource, streamOf };
+
+/** Consumes `source` from now on, buffering, and yields what it produced in order (errors included). */
+function eager<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
+  const buffered: T[] = [];
+  let done = false;
+  let failure: { error: unknown } | null = null;
+  const waker: { wake: (() => void) | null } = { wake: null };
+  void (async () => {
+    try {
+      for await (const item of source) {
+        buffered.push(item);
+        waker.wake?.();
+      }
+    } catch (error) {
+      failure = { error };
+    }
+    done = true;
+    waker.wake?.();
+  })();
+  return (async function* () {
+    for (;;) {
+      if (buffered.length > 0) {
+        yield buffered.shift()!;
+        continue;
+      }
+      if (failure) throw (failure as { error: unknown }).error;
+      if (done) return;
+      await new Promise<void>((resolve) => (waker.wake = resolve));
+      waker.wake = null;
+    }
+  })();
+}

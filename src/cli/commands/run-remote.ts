@@ -7,6 +7,9 @@
  * store, so the next run (`capsule run NAME@VERSION`) works offline.
  */
 import { parseProfile } from '../../package/node.js';
+import { readLayerIndex, type ChunkRef, type Manifest } from '../../package/index.js';
+import { WASM_PAGE } from '../../runtime/limits.js';
+import type { ObjectStore } from '../../store/types.js';
 import { EntryModule } from '../../delivery/module-source.js';
 import { pullPackage } from '../../delivery/remote/pull.js';
 import { ObjectStreamer } from '../../delivery/remote/stream.js';
@@ -24,13 +27,15 @@ import { preparePackageRun, type PackageRunRequest, type PreparedRun } from './r
 export const isRemoteTarget = (target: string) => /^https?:\/\//.test(target);
 
 export async function prepareRemoteRun(
-  req: Omit<PackageRunRequest, 'bundle'>,
+  req: Omit<PackageRunRequest, 'bundle'> & { memoryMiB?: number },
 ): Promise<PreparedRun & { streamer: ObjectStreamer }> {
   const { server, spec } = splitTarget(req.target, undefined);
   const ref = parsePackageRef(spec);
   if (!ref) throw new CliError(`not a package name: ${spec}`, 125, 'names look like sqlite or sqlite@3.45.0');
   const client = clientFor(server);
   const ctx = openLocal();
+  const streamer = new ObjectStreamer(client, ctx.objects);
+  let early: { chunks: ChunkRef[]; entry: EntryModule } | null = null;
   let name: string;
   try {
     const version = await resolveRemoteVersion(client, ref, spec);
@@ -47,6 +52,8 @@ export async function prepareRemoteRun(
         125,
         "trust the publisher's key with 'capsule trust add KEY.pub', or pass --allow-unsigned",
       );
+    // The entry's runnable bytes start arriving while the rest is set up.
+    early = startEntry(r.manifest, ctx.objects, streamer, req.memoryMiB);
     withLock(ctx.home.store.locks, () => {
       const existing = ctx.refs.getRef(ref.name, version);
       if (existing !== null && existing !== digest)
@@ -67,12 +74,16 @@ export async function prepareRemoteRun(
   }
 
   const prepared = preparePackageRun({ ...req, target: name, bundle: false });
-  const streamer = new ObjectStreamer(client, ctx.objects);
   const view = prepared.session.view!.data as PackageViewSpec;
   view.streamed = true;
   const m = prepared.package.manifest;
+  // The early reader, when the view reads the same entry (the user's state does not shadow it).
+  const same = (a: ChunkRef[], b: ChunkRef[]) =>
+    a.length === b.length && a.every((c, i) => c.digest === b[i]!.digest);
   const entry = prepared.entryChunks
-    ? new EntryModule(prepared.entryChunks, ctx.objects, (d) => streamer.fetch(d))
+    ? early && same(early.chunks, prepared.entryChunks)
+      ? early.entry
+      : new EntryModule(prepared.entryChunks, ctx.objects, (d) => streamer.fetch(d))
     : null;
   // The launch profile, when there is one: the chunks the app read before its
   // first output, in the order it first read them, now; the ones it read later
@@ -118,4 +129,30 @@ export async function prepareRemoteRun(
       },
     },
   };
+}
+
+/**
+ * Starts reading the entry module's runnable bytes (from the package's own
+ * layers, top first) before the view is prepared; `compile` picks them up.
+ */
+function startEntry(
+  manifest: Manifest,
+  store: ObjectStore,
+  streamer: ObjectStreamer,
+  memoryMiB: number | undefined,
+): { chunks: ChunkRef[]; entry: EntryModule } | null {
+  try {
+    const path = manifest.entry.replace(/^\/+/, '');
+    for (const layer of [...manifest.layers].reverse()) {
+      const found = readLayerIndex(store, layer.digest).entries.find((e) => e.path === path);
+      if (!found) continue;
+      if (found.type !== 'file' || !found.chunks) return null;
+      const entry = new EntryModule(found.chunks, store, (d) => streamer.fetch(d));
+      entry.startEarly(memoryMiB === undefined ? undefined : Math.floor((memoryMiB * 2 ** 20) / WASM_PAGE));
+      return { chunks: found.chunks, entry };
+    }
+  } catch {
+    // An optimisation only: the run reads the entry the usual way.
+  }
+  return null;
 }

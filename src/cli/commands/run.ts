@@ -202,6 +202,7 @@ export async function run(argv: string[]): Promise<number> {
     const { withChannel } = await import('./remote.js');
     const prepared = await prepareRemoteRun({
       target: withChannel(target, values.channel, runUsage),
+      memoryMiB,
       args: rest,
       env,
       mounts,

@@ -143,16 +143,24 @@ export async function pullPackage(
     seen.add(item.digest);
     const manifest = parseManifest(await meta(item.digest, item.path));
     root ??= manifest;
+    // The layer indexes and the profile at once: one round trip, not one each.
+    const work: Promise<void>[] = [];
     for (const layer of manifest.layers) {
       if (seen.has(layer.digest)) continue;
       seen.add(layer.digest);
-      const index = parseLayerIndex(await meta(layer.digest));
-      for (const entry of index.entries) for (const c of entry.chunks ?? []) chunkSizes.set(c.digest, c.size);
+      work.push(
+        meta(layer.digest).then((bytes) => {
+          const index = parseLayerIndex(bytes);
+          for (const entry of index.entries)
+            for (const c of entry.chunks ?? []) chunkSizes.set(c.digest, c.size);
+        }),
+      );
     }
     if (manifest.profile !== null && !seen.has(manifest.profile)) {
       seen.add(manifest.profile);
-      parseProfile(await meta(manifest.profile));
+      work.push(meta(manifest.profile).then((bytes) => void parseProfile(bytes)));
     }
+    await Promise.all(work);
     for (const dep of manifest.dependencies) queue.push({ digest: dep.digest });
   }
 
