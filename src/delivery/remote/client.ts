@@ -53,6 +53,43 @@ export function normalizeServerUrl(url: string): string {
   return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
 }
 
+/** How long a GET may go without a byte before it counts as a broken connection (CAPSULE_STALL_TIMEOUT_MS). */
+function stallMs(): number {
+  const v = Number(process.env.CAPSULE_STALL_TIMEOUT_MS);
+  return Number.isFinite(v) && v > 0 ? v : 20_000;
+}
+
+/** Aborts a request when no progress is reported (poke) for stallMs. */
+class StallWatch {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly ms = stallMs();
+  stalled = false;
+  readonly signal = this.controller.signal;
+
+  constructor() {
+    this.poke();
+  }
+
+  poke(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.stalled = true;
+      this.controller.abort();
+    }, this.ms);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  reason(): Error {
+    return new Error(`no answer for ${this.ms / 1000} s`);
+  }
+}
+
 export class RemoteClient {
   readonly base: string;
 
@@ -68,12 +105,24 @@ export class RemoteClient {
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (type) headers['content-type'] = type;
     let res: Response;
+    // A GET that goes quiet (a server that accepts and never answers, a link
+    // that went dark) is given up on after STALL_MS without a byte, like a
+    // connection that broke; uploads are left to the transport's own timeouts.
+    const watch = method === 'GET' ? new StallWatch() : null;
     try {
-      res = await fetch(`${this.base}${path}`, { method, headers, body: body as BodyInit | undefined });
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers,
+        body: body as BodyInit | undefined,
+        signal: watch?.signal ?? null,
+      });
     } catch (e) {
-      throw unreachable(`cannot reach ${this.base}`, e);
+      watch?.stop();
+      throw unreachable(`cannot reach ${this.base}`, watch?.stalled ? watch.reason() : e);
     }
     if (!res.ok && res.status !== 304) {
+      this.#watches.delete(res);
+      watch?.stop();
       let message = `${res.status} ${res.statusText}`;
       try {
         const j = (await res.json()) as { message?: unknown };
@@ -83,6 +132,7 @@ export class RemoteClient {
       }
       throw new RemoteError(codeFor(res.status), `${this.base}: ${message}`, res.status);
     }
+    if (watch) this.#watches.set(res, watch);
     return res;
   }
 
@@ -92,12 +142,38 @@ export class RemoteClient {
    * retry both the same way.
    */
   async #body(res: Response, path: string): Promise<Uint8Array> {
+    const watch = this.#watches.get(res);
+    this.#watches.delete(res);
     try {
-      return new Uint8Array(await res.arrayBuffer());
+      if (!watch || !res.body) return new Uint8Array(await res.arrayBuffer());
+      const parts: Uint8Array[] = [];
+      let size = 0;
+      const reader = res.body.getReader();
+      for (;;) {
+        watch.poke();
+        const { value, done } = await reader.read();
+        if (done) break;
+        parts.push(value);
+        size += value.length;
+      }
+      const out = new Uint8Array(size);
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      return out;
     } catch (e) {
-      throw unreachable(`${this.base}${path}: the connection broke during the answer`, e);
+      throw unreachable(
+        `${this.base}${path}: the connection broke during the answer`,
+        watch?.stalled ? watch.reason() : e,
+      );
+    } finally {
+      watch?.stop();
     }
   }
+
+  readonly #watches = new WeakMap<Response, StallWatch>();
 
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.#fetch(
