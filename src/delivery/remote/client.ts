@@ -55,14 +55,15 @@ export function normalizeServerUrl(url: string): string {
 
 /** How long a GET may go without a byte before it counts as a broken connection (CAPSULE_STALL_TIMEOUT_MS). */
 function stallMs(): number {
-  const v = Number(process.env.CAPSULE_STALL_TIMEOUT_MS);
+  // This client also runs in the browser runtime, where there is no process.
+  const v = Number(typeof process === 'undefined' ? undefined : process.env.CAPSULE_STALL_TIMEOUT_MS);
   return Number.isFinite(v) && v > 0 ? v : 20_000;
 }
 
 /** Aborts a request when no progress is reported (poke) for stallMs. */
 class StallWatch {
   private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly ms = stallMs();
   stalled = false;
   readonly signal = this.controller.signal;
@@ -77,7 +78,8 @@ class StallWatch {
       this.stalled = true;
       this.controller.abort();
     }, this.ms);
-    this.timer.unref();
+    // Node: never keep the process alive for it (a browser's timer is a number).
+    (this.timer as { unref?: () => void }).unref?.();
   }
 
   stop(): void {
