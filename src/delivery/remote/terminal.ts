@@ -6,30 +6,14 @@
  */
 import WebSocket from 'ws';
 import { RemoteError, normalizeServerUrl } from './client.js';
+import { SUBPROTOCOL, type ExitMessage, type SessionMessage } from './terminal-protocol.js';
 
-export const SUBPROTOCOL = 'capsule.terminal.v1';
+export { SUBPROTOCOL };
+/** What a client is told first on every attach, and last when the session ends. */
+export type SessionHello = SessionMessage;
+export type SessionExit = ExitMessage;
 /** Payload bytes per stdin message (the server takes at most 64 KiB per message). */
 export const STDIN_PIECE = 32 * 1024;
-
-export interface SessionHello {
-  type: 'session';
-  id: string;
-  app: string;
-  version: string;
-  created: string;
-  tty: boolean;
-  cols: number;
-  rows: number;
-  replay: { from: number; to: number; lost: number };
-  ended: boolean;
-}
-
-export interface SessionExit {
-  type: 'exit';
-  code: number;
-  reason: string;
-  message: string;
-}
 
 export type TerminalTarget =
   | { app: string; args?: string[]; tty?: boolean; cols?: number; rows?: number }

@@ -14,8 +14,14 @@
  * Anything else from a client is a protocol error: the session ends and the
  * socket closes with 1008 and the reason.
  */
+import {
+  SUBPROTOCOL,
+  type EndReason,
+  type ExitMessage,
+  type SessionMessage,
+} from '../../delivery/remote/terminal-protocol.js';
 
-export const SUBPROTOCOL = 'capsule.terminal.v1';
+export { SUBPROTOCOL, type EndReason, type SessionMessage, type ExitMessage };
 
 export const Channel = { STDIN: 0, STDOUT: 1, STDERR: 2 } as const;
 
@@ -28,41 +34,6 @@ export const CloseCode = {
   INTERNAL: 1011,
   TAKEN_OVER: 4001,
 } as const;
-
-/** Why a session ended, in the exit message. */
-export type EndReason =
-  | 'exit' // the app exited by itself (code is its exit code)
-  | 'trap' // the app trapped (134)
-  | 'fail' // it could not start (125/126)
-  | 'timeout' // the wall-clock limit (124)
-  | 'cpu' // the CPU-time limit (124)
-  | 'idle' // detached longer than the idle timeout (143)
-  | 'interrupt' // Ctrl-C on a terminal session (130)
-  | 'ended' // ended by its user or an admin (143)
-  | 'shutdown' // the server is stopping (143)
-  | 'protocol'; // the client broke the protocol (floods, bad messages) (143)
-
-export interface SessionMessage {
-  type: 'session';
-  id: string;
-  app: string;
-  version: string;
-  created: string;
-  tty: boolean;
-  cols: number;
-  rows: number;
-  /** Output bytes replayed after this message: [from, to); `lost` bytes before `from` were dropped from the buffer. */
-  replay: { from: number; to: number; lost: number };
-  /** Set when the session has already ended; the exit message follows the replay. */
-  ended: boolean;
-}
-
-export interface ExitMessage {
-  type: 'exit';
-  code: number;
-  reason: EndReason;
-  message: string;
-}
 
 export type ClientMessage =
   { type: 'stdin'; data: Buffer } | { type: 'resize'; cols: number; rows: number } | { type: 'eof' };
