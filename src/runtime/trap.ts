@@ -1,3 +1,5 @@
+import { WasiExit } from '../wasi/host.js';
+
 /** Turns what a guest threw into a one-line reason and the wasm function it happened in. */
 export interface TrapInfo {
   reason: string;
@@ -23,4 +25,23 @@ export function describeTrap(err: unknown): TrapInfo {
     }
   }
   return { reason, func };
+}
+
+/** How a guest's run ended, as its worker reports it. */
+export type GuestEnd =
+  | { t: 'exit'; code: number }
+  | { t: 'fail'; code: number; message: string }
+  | { t: 'trap'; reason: string; func: string | null };
+
+/** What the guest's start threw, as an end: its exit, capsule's own failure, a module that cannot start, or a trap. */
+export function endOf(e: unknown, label: string): GuestEnd {
+  if (e instanceof WasiExit) return { t: 'exit', code: e.code };
+  const exitCode = (e as { exitCode?: number }).exitCode;
+  // Capsule's own failure inside the run (a split module's secondary could not be had).
+  if (exitCode !== undefined)
+    return { t: 'fail', code: exitCode, message: `${label}: ${(e as Error).message}` };
+  if (e instanceof TypeError && /_start|export its memory/.test(e.message))
+    return { t: 'fail', code: 126, message: `${label} cannot be started: ${e.message}` };
+  const info = describeTrap(e);
+  return { t: 'trap', reason: info.reason, func: info.func };
 }

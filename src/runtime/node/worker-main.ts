@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { WasiExit, WasiHost } from '../../wasi/host.js';
+import { WasiHost } from '../../wasi/host.js';
 import { BridgeClient, BridgeOp, BridgeStatus } from '../bridge.js';
-import { describeTrap } from '../trap.js';
+import { endOf } from '../trap.js';
 import { limitMemory, ModuleFormatError } from '../limits.js';
 import { fdWriter, messageWriter } from './stdio.js';
 import { ownThreadId } from './thread-cpu.js';
@@ -222,18 +222,7 @@ async function main(): Promise<void> {
     post({ t: 'exit', code });
   } catch (e) {
     report();
-    if (e instanceof WasiExit) {
-      post({ t: 'exit', code: e.code });
-    } else if ((e as { exitCode?: number }).exitCode !== undefined) {
-      // Capsule's own failure inside the run (a split module's secondary could not be had).
-      const message = `${spec.label}: ${(e as Error).message}`;
-      post({ t: 'fail', code: (e as { exitCode: number }).exitCode, message });
-    } else if (e instanceof TypeError && /_start|export its memory/.test(e.message)) {
-      post({ t: 'fail', code: 126, message: `${spec.label} cannot be started: ${e.message}` });
-    } else {
-      const info = describeTrap(e);
-      post({ t: 'trap', reason: info.reason, func: info.func });
-    }
+    post(endOf(e, spec.label));
   }
 }
 

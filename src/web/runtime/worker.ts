@@ -6,9 +6,9 @@
  * worker copies out (READ_OBJECT). Nothing here touches the network or
  * browser storage; the page owns both.
  */
-import { WasiExit, WasiHost, type StdioStream } from '../../wasi/host.js';
+import { WasiHost, type StdioStream } from '../../wasi/host.js';
 import { BridgeClient, BridgeOp, BridgeStatus } from '../../runtime/bridge.js';
-import { describeTrap } from '../../runtime/trap.js';
+import { endOf } from '../../runtime/trap.js';
 import { placeholderImports, PLACEHOLDER_NS } from '../../runtime/split.js';
 import { ChunkCache } from '../../delivery/chunk-cache.js';
 import { ViewError, readWhole } from '../../delivery/view-read.js';
@@ -214,16 +214,7 @@ async function main(): Promise<void> {
     post({ t: 'exit', code });
   } catch (e) {
     saveState();
-    if (e instanceof WasiExit) post({ t: 'exit', code: e.code });
-    else if ((e as { exitCode?: number }).exitCode !== undefined) {
-      const code = (e as { exitCode: number }).exitCode;
-      post({ t: 'fail', code, message: `${spec.label}: ${(e as Error).message}` });
-    } else if (e instanceof TypeError && /_start|export its memory/.test(e.message)) {
-      post({ t: 'fail', code: 126, message: `${spec.label} cannot be started: ${e.message}` });
-    } else {
-      const info = describeTrap(e);
-      post({ t: 'trap', reason: info.reason, func: info.func });
-    }
+    post(endOf(e, spec.label));
   }
 }
 
