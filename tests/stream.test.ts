@@ -88,6 +88,9 @@ test('capsule run URL streams a package, then runs offline; refusals exit 125', 
     const onServer = join(t.path, 'data/objects/sha256', hex.slice(0, 2), hex);
     chmodSync(onServer, 0o644);
     writeFileSync(onServer, 'corrupt');
+    // The server looks at a kept object's file at most once a second (object-cache.ts,
+    // DEFAULT_RECHECK_MS); until then it serves the copy it verified, which is the right bytes.
+    await new Promise((r) => setTimeout(r, 1100));
     const fresh = clientHome(join(t.path, 'bob2'), bobToken);
     const bad = await fresh.run(['run', '--allow-unsigned', `${url}/sqlite@1.0.0`, '--', ':memory:'], {
       input: '.read /share/data.sql\nselect 6*7;\n',

@@ -7,6 +7,7 @@
  * A token has 256 bits of entropy, so it is stored as its SHA-256: a slow
  * hash would add nothing but latency to every request.
  */
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { MetadataStore, PasswordRecord, User } from './metadata/types.js';
@@ -34,8 +35,14 @@ export function newToken(): string {
   return `cap_${randomBytes(32).toString('base64url')}`;
 }
 
+/**
+ * The one-shot `crypto.hash` (Node 20.12 and later) where there is one: it is a
+ * third of createHash's cost, and this runs on every request.
+ */
+const oneShot = typeof crypto.hash === 'function' ? crypto.hash : null;
+
 export function tokenHash(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return oneShot ? oneShot('sha256', token, 'hex') : createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
 const BEARER_RE = /^Bearer ([A-Za-z0-9_\-.~+/=]{1,512})$/;

@@ -48,37 +48,84 @@ export interface Route {
   handler: (ctx: RequestContext) => Promise<void> | void;
 }
 
-export interface CompiledRoute extends Route {
+interface CompiledRoute {
+  route: Route;
   re: RegExp;
   names: string[];
 }
 
-export function compile(route: Route): CompiledRoute {
+function compile(route: Route): CompiledRoute {
   const names: string[] = [];
   const source = route.path.replace(/\{([a-z]+)\}/g, (_, name: string) => {
     names.push(name);
     return '([^/]+)';
   });
-  return { ...route, re: new RegExp(`^${source}$`), names };
+  return { route, re: new RegExp(`^${source}$`), names };
 }
 
-/** The route for a method and path, or why there is none (404 or 405). */
-export function match(
-  routes: CompiledRoute[],
-  method: string,
-  path: string,
-): { route: CompiledRoute; params: Record<string, string> } | 'not_found' | 'method_not_allowed' {
-  let pathMatched = false;
-  for (const route of routes) {
-    const m = route.re.exec(path);
-    if (!m) continue;
-    pathMatched = true;
-    if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue;
-    const params: Record<string, string> = {};
-    route.names.forEach((n, i) => {
-      params[n] = m[i + 1]!;
-    });
-    return { route, params };
+/** `/objects/x` -> `objects`; `/` -> ``. */
+function firstSegment(path: string): string {
+  const end = path.indexOf('/', 1);
+  return end < 0 ? path.slice(1) : path.slice(1, end);
+}
+
+/** A route's parameters, in the order of its path, still percent-encoded. */
+export interface Match {
+  route: Route;
+  names: string[];
+  values: string[];
+}
+
+/**
+ * The routes, grouped by their first path segment so that a request is
+ * matched against the few routes that can match it rather than all of them.
+ * Within a group the routes keep their order, so the first route that
+ * matches wins, as in one list.
+ */
+export class RouteTable {
+  readonly #groups = new Map<string, CompiledRoute[]>();
+  /** The routes whose first segment is a parameter: in every group, and alone for other segments. */
+  readonly #anySegment: CompiledRoute[] = [];
+
+  constructor(routes: Route[]) {
+    const compiled = routes.map(compile);
+    for (const c of compiled) if (c.route.path.startsWith('/{')) this.#anySegment.push(c);
+    for (const c of compiled) {
+      const first = firstSegment(c.route.path);
+      if (first.startsWith('{') || this.#groups.has(first)) continue;
+      this.#groups.set(
+        first,
+        compiled.filter((o) => o.route.path.startsWith('/{') || firstSegment(o.route.path) === first),
+      );
+    }
   }
-  return pathMatched ? 'method_not_allowed' : 'not_found';
+
+  /** The route for a method and path, or why there is none (404 or 405). */
+  match(method: string, path: string): Match | 'not_found' | 'method_not_allowed' {
+    let pathMatched = false;
+    for (const c of this.#groups.get(firstSegment(path)) ?? this.#anySegment) {
+      const m = c.re.exec(path);
+      if (!m) continue;
+      pathMatched = true;
+      if (c.route.method !== method && !(method === 'HEAD' && c.route.method === 'GET')) continue;
+      return { route: c.route, names: c.names, values: m.slice(1) };
+    }
+    return pathMatched ? 'method_not_allowed' : 'not_found';
+  }
+}
+
+/**
+ * A path made only of these characters, with no `.` or `..` segment and not
+ * starting with `//`, is its own pathname: URL parsing would neither
+ * percent-encode, decode nor normalise any of it.
+ */
+const PLAIN_PATH_RE = /^\/(?!\/)[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+const DOT_SEGMENT_RE = /\/\.\.?(?:\/|$)/;
+
+/** The request's path and query, as `new URL` reads them, without parsing a URL when there is no need. */
+export function requestTarget(raw: string): { path: string; query: URLSearchParams } {
+  if (PLAIN_PATH_RE.test(raw) && !DOT_SEGMENT_RE.test(raw))
+    return { path: raw, query: new URLSearchParams() };
+  const url = new URL(raw, 'http://capsule.invalid');
+  return { path: url.pathname, query: url.searchParams };
 }

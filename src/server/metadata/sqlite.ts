@@ -174,7 +174,9 @@ export class SqliteMetadataStore implements MetadataStore {
     // total_changes(): rows this connection changed (the server's own writes: seen at once).
     // data_version: commits by other connections; it takes a read lock on the WAL, so it is
     // read at most every 100 ms (this server is the database's only writer in normal use).
-    const changes = this.#db.prepare('SELECT total_changes() AS n').get() as { n: number };
+    // Plucked (a number, no row object) and kept in a field: this runs on every authenticated request.
+    this.#totalChanges ??= this.#db.prepare('SELECT total_changes()').pluck();
+    const changes = this.#totalChanges.get() as number;
     const now = performance.now();
     if (now - this.#versionAt >= 100) {
       this.#version = (
@@ -182,8 +184,9 @@ export class SqliteMetadataStore implements MetadataStore {
       ).data_version;
       this.#versionAt = now;
     }
-    return `${changes.n}:${this.#version}`;
+    return `${changes}:${this.#version}`;
   }
+  #totalChanges: Database.Statement | undefined;
   #version = 0;
   #versionAt = -Infinity;
 

@@ -14,7 +14,7 @@ import { StoreError, type Verifier } from '../../store/types.js';
 import { canSeeObject, requireRole } from '../access.js';
 import { readBody, readJson } from '../body.js';
 import { HttpError, badRequest, notEntitled, notFound, sendJson } from '../http-error.js';
-import { VerifiedObjectCache } from '../object-cache.js';
+import { VerifiedObjectCache, type VerifiedObject } from '../object-cache.js';
 import type { RequestContext, Route, ServerState } from '../router.js';
 
 /** 10 000 digests are ~720 KB of JSON, under the 1 MiB body limit (body.ts). */
@@ -55,10 +55,13 @@ async function upload(ctx: RequestContext): Promise<void> {
       throw new HttpError(422, 'digest_mismatch', `the bytes are not ${digest}: refused`);
     throw e;
   }
+  // The file was rewritten (or its mtime refreshed): read and verify it again when next served.
+  caches.get(ctx.state)?.forget(digest);
   sendJson(ctx.res, existed ? 200 : 201, { digest, size: bytes.length });
 }
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+const OCTETS = 'application/octet-stream';
 
 /** One cache of verified objects per server (object-cache.ts). */
 const caches = new WeakMap<ServerState, VerifiedObjectCache>();
@@ -76,9 +79,9 @@ function download(ctx: RequestContext): void {
   const { meta } = ctx.state;
   const user = ctx.user!;
   if (!canSeeObject(meta, user, digest)) throw notEntitled();
-  let bytes: Uint8Array;
+  let object: VerifiedObject;
   try {
-    bytes = objectCache(ctx.state).read(digest);
+    object = objectCache(ctx.state).read(digest);
   } catch (e) {
     if (e instanceof StoreError && e.code === 'NOT_FOUND') {
       if (user.role === 'admin') throw notFound(`no object ${digest}`);
@@ -86,19 +89,24 @@ function download(ctx: RequestContext): void {
     }
     throw e;
   }
-  const etag = `"${digest}"`;
-  const headers = {
-    etag,
-    'cache-control': IMMUTABLE,
-    'content-type': 'application/octet-stream',
-  };
-  if (ctx.req.headers['if-none-match'] === etag) {
-    ctx.res.writeHead(304, headers);
-    ctx.res.end();
+  const { res } = ctx;
+  // Headers as a flat list: writeHead takes it as is, without walking an object's keys.
+  if (ctx.req.headers['if-none-match'] === object.etag) {
+    res.writeHead(304, ['etag', object.etag, 'cache-control', IMMUTABLE, 'content-type', OCTETS]);
+    res.end();
     return;
   }
-  ctx.res.writeHead(200, { ...headers, 'content-length': bytes.length });
-  ctx.res.end(ctx.req.method === 'HEAD' ? undefined : bytes);
+  res.writeHead(200, [
+    'etag',
+    object.etag,
+    'cache-control',
+    IMMUTABLE,
+    'content-type',
+    OCTETS,
+    'content-length',
+    String(object.bytes.length),
+  ]);
+  res.end(ctx.req.method === 'HEAD' ? undefined : object.bytes);
 }
 
 export const objectRoutes: Route[] = [
