@@ -21,7 +21,8 @@ export class DecisionCache<V> {
       this.#entries.clear();
       this.#stamp = stamp;
     }
-    if (this.#entries.has(key)) return this.#entries.get(key)!;
+    const hit = this.#entries.get(key);
+    if (hit !== undefined || this.#entries.has(key)) return hit as V;
     const value = compute();
     if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
     this.#entries.set(key, value);

@@ -184,8 +184,17 @@ export class SqliteMetadataStore implements MetadataStore {
       ).data_version;
       this.#versionAt = now;
     }
-    return `${changes}:${this.#version}`;
+    // The same string while nothing changed: no new string per request.
+    if (changes !== this.#stampChanges || this.#version !== this.#stampVersion) {
+      this.#stampChanges = changes;
+      this.#stampVersion = this.#version;
+      this.#stamp = `${changes}:${this.#version}`;
+    }
+    return this.#stamp;
   }
+  #stamp = '';
+  #stampChanges = -1;
+  #stampVersion = -1;
   #totalChanges: Database.Statement | undefined;
   #version = 0;
   #versionAt = -Infinity;
