@@ -1,6 +1,7 @@
 /**
  * Objects as served: read from the store and verified once, then kept in
- * memory (least recently used first out, up to `maxBytes`). Verifying a
+ * memory (least recently used first out, up to `maxBytes`; "used" to within
+ * `recheckMs`). Verifying a
  * chunk (zstd decode, then SHA-256) costs more than sending it, and most
  * requests are for the same few chunks (every streamed start of an app
  * fetches its launch profile).
@@ -71,12 +72,11 @@ export class VerifiedObjectCache {
     const hit = this.#entries.get(digest);
     const now = this.#now();
     if (hit) {
-      // Map order is the LRU order: move it to the end.
+      // Within the window the entry stays where it is: the Map's order is the
+      // order of the last check, so what goes first is what was not asked for
+      // longest, give or take `recheckMs` (and a hit costs one lookup).
+      if (now - hit.checkedAt < this.#recheckMs) return hit;
       this.#entries.delete(digest);
-      if (now - hit.checkedAt < this.#recheckMs) {
-        this.#entries.set(digest, hit);
-        return hit;
-      }
       this.#bytes -= hit.bytes.length;
     }
     const st = statSync(this.store.pathOf(digest), { throwIfNoEntry: false });

@@ -102,15 +102,15 @@ export class RouteTable {
 
   /** The route for a method and path, or why there is none (404 or 405). */
   match(method: string, path: string): Match | 'not_found' | 'method_not_allowed' {
-    let pathMatched = false;
-    for (const c of this.#groups.get(firstSegment(path)) ?? this.#anySegment) {
-      const m = c.re.exec(path);
-      if (!m) continue;
-      pathMatched = true;
+    const group = this.#groups.get(firstSegment(path)) ?? this.#anySegment;
+    // The routes for this method first (the method is cheaper to compare than a path)...
+    for (const c of group) {
       if (c.route.method !== method && !(method === 'HEAD' && c.route.method === 'GET')) continue;
-      return { route: c.route, names: c.names, values: m.slice(1) };
+      const m = c.re.exec(path);
+      if (m) return { route: c.route, names: c.names, values: m.slice(1) };
     }
-    return pathMatched ? 'method_not_allowed' : 'not_found';
+    // ...then, for the error, whether the path is there for another method.
+    return group.some((c) => c.re.test(path)) ? 'method_not_allowed' : 'not_found';
   }
 }
 
