@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
@@ -317,6 +317,50 @@ test('bad uploads and bodies: digest mismatch, over the limit, malformed JSON, h
     assert.match(pushed.stderr, /no valid signature/);
   } finally {
     await strict.stop();
+    t.cleanup();
+  }
+});
+
+test('one keep-alive connection: each request is authenticated on its own, and a revoke applies to the next', async () => {
+  const t = tempDir();
+  const s = await seeded(t.path);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const { url } = s.server;
+    const chunk = await someChunk(url);
+    const grant = await s.admin.run(['admin', 'grant', 'sqlite', '--user', 'bob', '--server', url]);
+    assert.equal(grant.code, 0, grant.stderr);
+    const sockets = new Set<unknown>();
+    const get = (token: string | undefined) =>
+      new Promise<number>((done, fail) => {
+        const req = request(
+          `${url}/objects/${chunk}`,
+          { agent, headers: token ? { authorization: `Bearer ${token}` } : {} },
+          (res) => {
+            sockets.add(res.socket);
+            res.resume();
+            res.on('end', () => done(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', fail);
+        req.end();
+      });
+    // The server remembers a connection's last token hash; a different header is hashed and checked anew.
+    assert.equal(await get(s.bobToken), 200);
+    assert.equal(await get(s.bobToken), 200);
+    assert.equal(await get('cap_not-a-token'), 401);
+    assert.equal(await get(undefined), 401);
+    assert.equal(await get('x y'), 401);
+    assert.equal(await get(s.pubToken), 200); // the publisher pushed sqlite, so may read it
+    assert.equal(await get(s.bobToken), 200);
+    const revoke = await s.admin.run(['admin', 'revoke', 'sqlite', '--user', 'bob', '--server', url]);
+    assert.equal(revoke.code, 0, revoke.stderr);
+    assert.equal(await get(s.bobToken), 403);
+    assert.equal(await get(s.pubToken), 200);
+    assert.equal(sockets.size, 1, 'all on one connection');
+  } finally {
+    agent.destroy();
+    await s.server.stop();
     t.cleanup();
   }
 });
