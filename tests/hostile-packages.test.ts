@@ -27,6 +27,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalBytes } from '../src/package/canonical.js';
+import { FsObjectStore } from '../src/store/fs/index.js';
 import { cliPath, capsule, tempDir, wasm, type RunOpts, type RunResult } from './helpers.js';
 
 type Json = Record<string, unknown>;
@@ -449,9 +450,7 @@ function bigTree(): string {
 before(() => void bigTree());
 
 function countObjects(h: Home): number {
-  const root = join(h.store, 'objects/sha256');
-  if (!existsSync(root)) return 0;
-  return readdirSync(root).reduce((n, shard) => n + readdirSync(join(root, shard)).length, 0);
+  return [...new FsObjectStore(h.store).list()].length;
 }
 const staged = (h: Home) => existsSync(join(h.store, 'tmp')) && readdirSync(join(h.store, 'tmp')).length > 0;
 

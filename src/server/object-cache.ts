@@ -5,14 +5,13 @@
  * requests are for the same few chunks (every streamed start of an app
  * fetches its launch profile).
  *
- * A kept copy is served only while the file still has the size, mtime and
- * inode it had when it was read: a file replaced or damaged on disk (or an
+ * A kept copy is served only while the object's file (its own, or its pack)
+ * still has the size, mtime and inode it had when it was read: a file replaced or damaged on disk (or an
  * object rewritten, which refreshes its mtime) is read and verified again,
  * so the server never goes on serving bytes its store no longer holds. A
  * change that keeps all three is not noticed; the client verifies every
  * object on arrival anyway, which is what keeps bad bytes from a guest.
  */
-import { statSync } from 'node:fs';
 import type { Digest } from '../package/types.js';
 import type { FsObjectStore } from '../store/fs/index.js';
 import { StoreError, type Verifier } from '../store/types.js';
@@ -38,8 +37,8 @@ export class VerifiedObjectCache {
 
   /** The object's bytes, verified; throws StoreError NOT_FOUND or CORRUPT like the store. */
   read(digest: Digest): Uint8Array {
-    const st = statSync(this.store.pathOf(digest), { throwIfNoEntry: false });
-    if (!st?.isFile()) throw new StoreError('NOT_FOUND', `object ${digest} is not in the store`, digest);
+    const st = this.store.stat(digest);
+    if (!st) throw new StoreError('NOT_FOUND', `object ${digest} is not in the store`, digest);
     const hit = this.#entries.get(digest);
     if (hit) {
       this.#entries.delete(digest);
