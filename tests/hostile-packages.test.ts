@@ -27,7 +27,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalBytes } from '../src/package/canonical.js';
+import type { Digest } from '../src/package/types.js';
 import { FsObjectStore } from '../src/store/fs/index.js';
+import { damageObject } from '../src/store/fs/testing.js';
 import { cliPath, capsule, tempDir, wasm, type RunOpts, type RunResult } from './helpers.js';
 
 type Json = Record<string, unknown>;
@@ -83,7 +85,8 @@ function refOf(h: Home, name: string, version: string): string {
   return readFileSync(join(h.store, 'refs', name, version), 'utf8').trim();
 }
 
-const readJson = (h: Home, digest: string) => JSON.parse(readFileSync(objectPath(h, digest), 'utf8')) as Json;
+const readJson = (h: Home, digest: string) =>
+  JSON.parse(new TextDecoder().decode(new FsObjectStore(h.store).read(digest as Digest))) as Json;
 
 /** A tree for the probe guest: /bin/probe.wasm, /etc/motd, plus `files`. */
 function probeTree(dir: string, files: Record<string, string | Uint8Array> = {}): string {
@@ -390,10 +393,7 @@ test('hostile layer indexes: traversal, disorder, bad sizes are refused; symlink
 
 /** Flips one byte in the middle of a stored object. */
 function flip(h: Home, digest: string): void {
-  const path = objectPath(h, digest);
-  const bytes = readFileSync(path);
-  bytes[bytes.length >> 1]! ^= 0x20;
-  writeFileSync(path, bytes);
+  damageObject(new FsObjectStore(h.store), digest as Digest);
 }
 
 test('a flipped byte in a manifest or a layer index is refused, naming the object', async () => {
