@@ -431,6 +431,47 @@ test('a flipped byte in a manifest or a layer index is refused, naming the objec
   await assertIntact(h, 'good');
 });
 
+test('a flipped byte in a chunk of the entry module is refused before the guest starts', async () => {
+  // The entry is read on two threads (delivery/local/entry-read.ts); a damaged chunk in either
+  // thread's share must end the run with 125, never reach the guest.
+  const h = home('entry-flip');
+  const tree = join(h.dir, 'tree-entry');
+  mkdirSync(join(tree, 'bin'), { recursive: true });
+  copyFileSync(wasm('sqlite3'), join(tree, 'bin/sqlite3.wasm'));
+  const r = await h.run([
+    'pack',
+    tree,
+    '--name',
+    'entry-flip',
+    '--version',
+    '1.0.0',
+    '--entry',
+    '/bin/sqlite3.wasm',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const index = (readJson(h, refOf(h, 'entry-flip', '1.0.0')).layers as Json[])[0]!.digest as string;
+  const entry = (readJson(h, index).entries as Json[]).find((e) => e.path === 'bin/sqlite3.wasm')!;
+  const chunks = (entry.chunks as Json[]).map((c) => c.digest as string);
+  assert.ok(chunks.length > 4, 'the entry spans several chunks');
+  for (const victim of [chunks[1]!, chunks[chunks.length >> 1]!]) {
+    const path = objectPath(h, victim);
+    const original = readFileSync(path);
+    flip(h, victim);
+    const run = await h.run(['run', '--ephemeral', 'entry-flip', '--', ':memory:', 'select 1;']);
+    // A warning naming the chunk (from the view, which reads the entry when the early read
+    // fails), then the refusal.
+    assert.equal(run.code, 125, run.stderr);
+    assertNoCrash(run, 'run entry-flip');
+    assert.match(run.stderr, new RegExp(`refused chunk ${escape(victim)}: object .* is corrupt`));
+    assert.match(run.stderr, /^capsule: its entry \/bin\/sqlite3\.wasm has corrupt chunks; refused$/m);
+    assert.equal(run.stdout, '', 'the guest never starts on a damaged entry');
+    writeFileSync(path, original);
+  }
+  const ok = await h.run(['run', '--ephemeral', 'entry-flip', '--', ':memory:', 'select 1;']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout.trim(), '1');
+});
+
 /** ~200 MB of incompressible files plus the probe, generated once for the file. */
 let bigTreePath: string | undefined;
 function bigTree(): string {
