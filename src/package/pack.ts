@@ -156,7 +156,12 @@ export async function packTree(dir: string, store: ObjectStore, opts: PackOption
   // Starting a worker costs ~30 ms of CPU (loading libzstd); until one is ready this thread
   // encodes (encoder-pool.ts). A small tree gets one worker, which joins in for its second half.
   const workers = opts.workers ?? (total < SMALL_TREE ? 1 : availableParallelism());
-  const pool = new EncoderPool(workers, opts.codec ?? 'zstd', opts.level ?? DEFAULT_ZSTD_LEVEL);
+  const pool = new EncoderPool(
+    workers,
+    opts.codec ?? 'zstd',
+    opts.level ?? DEFAULT_ZSTD_LEVEL,
+    total < SMALL_TREE,
+  );
   const stats: PackStats = { files: 0, bytes: 0, chunks: 0, newChunks: 0, newBytes: 0, storedBytes: 0 };
   /** Digests new in this pack (encoding, staged or stored): a chunk seen twice is encoded once. */
   const pending = new Set<Digest>();
