@@ -468,7 +468,6 @@ function dedupBench(): { rows: DedupRow[]; missing: string[]; commands: string[]
   rmSync(bundlesDir, { recursive: true, force: true });
   mkdirSync(dedupHome, { recursive: true });
   mkdirSync(bundlesDir, { recursive: true });
-  const objectsDir = join(dedupHome, 'store/objects');
   const rows: DedupRow[] = [];
   const commands: string[] = [];
   const base = new Map<string, number>();
@@ -487,7 +486,10 @@ function dedupBench(): { rows: DedupRow[]; missing: string[]; commands: string[]
     commands.push(
       `${showCommand([process.execPath, capsuleMain, ...packArgs])}\n${showCommand([process.execPath, capsuleMain, ...exportArgs])}`,
     );
-    const after = treeSize(objectsDir);
+    // Loose objects and pack files (a pack of two or more new objects is one pack file).
+    const loose = treeSize(join(dedupHome, 'store/objects'));
+    const packs = treeSize(join(dedupHome, 'store/packs'));
+    const after = { bytes: loose.bytes + packs.bytes, disk: loose.disk + packs.disk };
     if (!base.has(v.app)) base.set(v.app, raw);
     const row: DedupRow = {
       v,
@@ -510,7 +512,7 @@ function dedupBench(): { rows: DedupRow[]; missing: string[]; commands: string[]
 
 function dedupTables(d: { rows: DedupRow[]; missing: string[] }): string {
   const lines = [
-    "| package | change | raw tree | bundle | store objects/ after | this version adds | of the first version's bytes | on disk, adds |",
+    "| package | change | raw tree | bundle | store objects/ + packs/ after | this version adds | of the first version's bytes | on disk, adds |",
     '|---|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of d.rows) {
@@ -529,8 +531,8 @@ function dedupTables(d: { rows: DedupRow[]; missing: string[] }): string {
     '',
     `| all ${d.rows.length} versions | bytes | store ÷ this |`,
     '|---|---:|---:|',
-    `| store objects/ (sum of object file sizes) | ${size(store)} | – |`,
-    `| store objects/ on disk (allocated blocks, \`du\`) | ${size(storeDisk)} | – |`,
+    `| store objects/ + packs/ (sum of file sizes) | ${size(store)} | – |`,
+    `| store objects/ + packs/ on disk (allocated blocks, \`du\`) | ${size(storeDisk)} | – |`,
     `| sum of the bundles (\`capsule export\` of each version) | ${size(sumBundle)} | ${pct(store, sumBundle)} |`,
     `| sum of the raw trees | ${size(sumRaw)} | ${pct(store, sumRaw)} |`,
   ];
@@ -658,7 +660,7 @@ async function main(): Promise<void> {
       '### Dedup: several versions in one store',
       '',
       'Packed in this order into one fresh store (`CAPSULE_HOME=build/bench/package/dedup-home`).',
-      '"Adds" is the growth of `store/objects/` (sum of the object files\' sizes) when the version is packed:',
+      '"Adds" is the growth of `store/objects/` and `store/packs/` (sum of the files\' sizes) when the version is packed:',
       'its new chunks, its layer index and its manifest. The goal column divides it by the plain size',
       "of the app's first version (the package's bytes). Each version is exported on its own",
       '(`capsule export NAME@V -o F.capsule`, no dependencies).',

@@ -28,8 +28,9 @@ step() { printf '==> %s\n' "$*"; }
 
 # 1. Debian packages: the WASI C toolchain and tools used by tests and benchmarks
 #    (chromium: the browser runtime's tests and benchmark, driven by playwright-core;
-#    nginx: the yardstick of the chunk-serving benchmark, which starts its own on a free port).
-PACKAGES=(clang lld wasi-libc libclang-rt-dev-wasm32 binaryen wabt tmux hyperfine chromium nginx)
+#    nginx: the yardstick of the chunk-serving benchmark, which starts its own on a free port;
+#    openssl: the TLS test makes its certificates with it).
+PACKAGES=(clang lld wasi-libc libclang-rt-dev-wasm32 binaryen wabt tmux hyperfine chromium nginx openssl)
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then

@@ -27,6 +27,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalBytes } from '../src/package/canonical.js';
+import type { Digest } from '../src/package/types.js';
+import { FsObjectStore } from '../src/store/fs/index.js';
+import { damageObject } from '../src/store/fs/testing.js';
 import { cliPath, capsule, tempDir, wasm, type RunOpts, type RunResult } from './helpers.js';
 
 type Json = Record<string, unknown>;
@@ -82,7 +85,8 @@ function refOf(h: Home, name: string, version: string): string {
   return readFileSync(join(h.store, 'refs', name, version), 'utf8').trim();
 }
 
-const readJson = (h: Home, digest: string) => JSON.parse(readFileSync(objectPath(h, digest), 'utf8')) as Json;
+const readJson = (h: Home, digest: string) =>
+  JSON.parse(new TextDecoder().decode(new FsObjectStore(h.store).read(digest as Digest))) as Json;
 
 /** A tree for the probe guest: /bin/probe.wasm, /etc/motd, plus `files`. */
 function probeTree(dir: string, files: Record<string, string | Uint8Array> = {}): string {
@@ -389,10 +393,7 @@ test('hostile layer indexes: traversal, disorder, bad sizes are refused; symlink
 
 /** Flips one byte in the middle of a stored object. */
 function flip(h: Home, digest: string): void {
-  const path = objectPath(h, digest);
-  const bytes = readFileSync(path);
-  bytes[bytes.length >> 1]! ^= 0x20;
-  writeFileSync(path, bytes);
+  damageObject(new FsObjectStore(h.store), digest as Digest);
 }
 
 test('a flipped byte in a manifest or a layer index is refused, naming the object', async () => {
@@ -430,6 +431,45 @@ test('a flipped byte in a manifest or a layer index is refused, naming the objec
   await assertIntact(h, 'good');
 });
 
+test('a flipped byte in a chunk of the entry module is refused before the guest starts', async () => {
+  // The entry is read on two threads (delivery/local/entry-read.ts); a damaged chunk in either
+  // thread's share must end the run with 125, never reach the guest.
+  const h = home('entry-flip');
+  const tree = join(h.dir, 'tree-entry');
+  mkdirSync(join(tree, 'bin'), { recursive: true });
+  copyFileSync(wasm('sqlite3'), join(tree, 'bin/sqlite3.wasm'));
+  const r = await h.run([
+    'pack',
+    tree,
+    '--name',
+    'entry-flip',
+    '--version',
+    '1.0.0',
+    '--entry',
+    '/bin/sqlite3.wasm',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const index = (readJson(h, refOf(h, 'entry-flip', '1.0.0')).layers as Json[])[0]!.digest as string;
+  const entry = (readJson(h, index).entries as Json[]).find((e) => e.path === 'bin/sqlite3.wasm')!;
+  const chunks = (entry.chunks as Json[]).map((c) => c.digest as string);
+  assert.ok(chunks.length > 4, 'the entry spans several chunks');
+  for (const victim of [chunks[1]!, chunks[chunks.length >> 1]!]) {
+    flip(h, victim);
+    const run = await h.run(['run', '--ephemeral', 'entry-flip', '--', ':memory:', 'select 1;']);
+    // A warning naming the chunk (from the view, which reads the entry when the early read
+    // fails), then the refusal.
+    assert.equal(run.code, 125, run.stderr);
+    assertNoCrash(run, 'run entry-flip');
+    assert.match(run.stderr, new RegExp(`refused chunk ${escape(victim)}: object .* is corrupt`));
+    assert.match(run.stderr, /^capsule: its entry \/bin\/sqlite3\.wasm has corrupt chunks; refused$/m);
+    assert.equal(run.stdout, '', 'the guest never starts on a damaged entry');
+    flip(h, victim); // the same byte flipped back
+  }
+  const ok = await h.run(['run', '--ephemeral', 'entry-flip', '--', ':memory:', 'select 1;']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout.trim(), '1');
+});
+
 /** ~200 MB of incompressible files plus the probe, generated once for the file. */
 let bigTreePath: string | undefined;
 function bigTree(): string {
@@ -449,9 +489,7 @@ function bigTree(): string {
 before(() => void bigTree());
 
 function countObjects(h: Home): number {
-  const root = join(h.store, 'objects/sha256');
-  if (!existsSync(root)) return 0;
-  return readdirSync(root).reduce((n, shard) => n + readdirSync(join(root, shard)).length, 0);
+  return [...new FsObjectStore(h.store).list()].length;
 }
 const staged = (h: Home) => existsSync(join(h.store, 'tmp')) && readdirSync(join(h.store, 'tmp')).length > 0;
 

@@ -6,9 +6,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { capsule, root, tempDir, wasm, type RunOpts } from './helpers.js';
+import { FsObjectStore } from '../src/store/fs/index.js';
+import { damageObject } from '../src/store/fs/testing.js';
 
 function home() {
   const t = tempDir('capsule-home-');
@@ -249,18 +260,12 @@ test('a damaged chunk is detected by verify and never reaches the app', async ()
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     // Flip a byte in the middle of every chunk object of the entry module.
     const info = JSON.parse((await h.run(['inspect', 'sqlite', '--json'])).stdout);
-    const objects = join(h.env.CAPSULE_HOME, 'store/objects/sha256');
+    const store = new FsObjectStore(join(h.env.CAPSULE_HOME, 'store'));
     let flipped = 0;
-    for (const shard of readdirSync(objects)) {
-      for (const f of readdirSync(join(objects, shard))) {
-        const p = join(objects, shard, f);
-        const bytes = readFileSync(p);
-        if (bytes.length < 1000) continue; // metadata objects are small; damage chunks only
-        const at = bytes.length >> 1;
-        bytes.writeUInt8(bytes.readUInt8(at) ^ 0xff, at);
-        writeFileSync(p, bytes, { mode: 0o644 });
-        flipped++;
-      }
+    for (const d of store.list()) {
+      if (store.size(d)! < 1000) continue; // metadata objects are small; damage chunks only
+      damageObject(store, d);
+      flipped++;
     }
     assert.ok(flipped > 0 && info.chunks > 0);
     const bad = await h.run(['verify', 'sqlite']);
@@ -270,6 +275,29 @@ test('a damaged chunk is detected by verify and never reaches the app', async ()
     assert.notEqual(run.code, 0);
     assert.match(run.stderr, /corrupt|refused/);
     assert.doesNotMatch(run.stdout, /^1$/m);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('a pack file with a damaged index is named by verify, and its objects are missing, not misread', async () => {
+  const h = home();
+  try {
+    await pack(h, sqliteTree(join(h.dir, 'tree')), 'sqlite', '3.52.0');
+    const store = new FsObjectStore(join(h.env.CAPSULE_HOME, 'store'));
+    const packs = readdirSync(store.layout.packs);
+    assert.equal(packs.length, 1, 'the chunks of one pack command are one pack file');
+    const file = join(store.layout.packs, packs[0]!);
+    chmodSync(file, 0o644);
+    truncateSync(file, statSync(file).size - 1);
+    const bad = await h.run(['verify']);
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stdout, new RegExp(`damaged  ${file} \\(`));
+    assert.match(bad.stdout, /missing\s+sha256:[0-9a-f]{64}/);
+    assert.match(bad.stderr, /1 damaged pack file/);
+    const run = await h.run(['run', '--ephemeral', 'sqlite', '--', ':memory:', 'select 1;']);
+    assert.equal(run.code, 125, run.stderr);
+    assert.match(run.stderr, /not in the store/);
   } finally {
     h.cleanup();
   }

@@ -29,7 +29,7 @@ export async function startServe(
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
-      const m = /listening on (http:\/\/[0-9.]+:\d+)/.exec(out);
+      const m = /listening on (https?:\/\/[0-9.]+:\d+)/.exec(out);
       if (m) {
         clearInterval(timer);
         resolve(m[1]!);

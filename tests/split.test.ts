@@ -7,8 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Digest } from '../src/package/types.js';
+import { FsObjectStore } from '../src/store/fs/index.js';
+import { damageObject } from '../src/store/fs/testing.js';
 import { capsule, root, tempDir, wasm } from './helpers.js';
 import { clientHome, startServe } from './server-helpers.js';
 
@@ -31,18 +34,14 @@ function splitTree(dir: string): string {
   return dir;
 }
 
-/** Paths of the secondary module's chunk objects in a store. */
-function secondaryChunkFiles(
-  storeRoot: string,
-  index: { entries: { path: string; chunks?: { digest: string }[] }[] },
-  path: string,
-) {
+/** The digests of the secondary module's chunks, from the package's layer index in a store. */
+function secondaryChunks(info: Inspected, path: string, indexStore: string): Digest[] {
+  const index = JSON.parse(
+    new TextDecoder().decode(new FsObjectStore(indexStore).read(info.layers[0]!.digest as Digest)),
+  ) as { entries: { path: string; chunks?: { digest: Digest }[] }[] };
   const entry = index.entries.find((e) => e.path === path.replace(/^\//, ''));
   assert.ok(entry?.chunks?.length, `${path} is in the layer`);
-  return entry.chunks.map((c) => {
-    const hex = c.digest.slice('sha256:'.length);
-    return join(storeRoot, 'objects/sha256', hex.slice(0, 2), hex);
-  });
+  return entry.chunks.map((c) => c.digest);
 }
 
 test('a split package gives the unsplit output on every path; the profiled path never loads the secondary', async () => {
@@ -87,11 +86,8 @@ test('a split package gives the unsplit output on every path; the profiled path 
     assert.match(twice.stderr, /split already/);
 
     // Damage the secondary in the store. The profiled path never touches it…
-    const files = secondaryFiles(info, split.secondary, join(t.path, 'home/store'));
-    for (const f of files) {
-      chmodSync(f, 0o644);
-      writeFileSync(f, 'not the secondary module');
-    }
+    const store = new FsObjectStore(join(t.path, 'home/store'));
+    for (const d of secondaryChunks(info, split.secondary, store.layout.root)) damageObject(store, d);
     const profiled = await run(['run', 'sp', '--', 'hello']);
     assert.equal(profiled.code, 0, profiled.stderr);
     assert.equal(profiled.stdout, 'hello from split_paths\n');
@@ -105,15 +101,9 @@ test('a split package gives the unsplit output on every path; the profiled path 
   }
 });
 
-/** The secondary's chunk files in a store, found through the layer index object of the publisher's store. */
+/** The loose files the secondary's chunks would have in a store (a streamed client stores them one by one). */
 function secondaryFiles(info: Inspected, path: string, storeRoot: string, indexStore = storeRoot) {
-  const hex = info.layers[0]!.digest.slice('sha256:'.length);
-  const index = JSON.parse(
-    readFileSync(join(indexStore, 'objects/sha256', hex.slice(0, 2), hex), 'utf8'),
-  ) as {
-    entries: { path: string; chunks?: { digest: string }[] }[];
-  };
-  return secondaryChunkFiles(storeRoot, index, path);
+  return secondaryChunks(info, path, indexStore).map((d) => new FsObjectStore(storeRoot).pathOf(d));
 }
 
 test('streamed from a server, a split package fetches its secondary only when a path needs it', async () => {

@@ -10,6 +10,7 @@ import type { ChunkRef, Digest } from '../package/types.js';
 import { concatBytes } from '../runtime/bytes.js';
 import { functionNames, runnableBytes, type ModuleLayout } from '../runtime/module-stream.js';
 import { ChunkedModuleSource, streamOf } from './chunked-source.js';
+import { SharedEntryRead, type EntryReadJob } from './local/entry-read.js';
 import type { SessionResult } from '../runtime/node/session.js';
 import type { ObjectStore } from '../store/types.js';
 
@@ -24,8 +25,8 @@ export class EntryModule {
   readonly source: ChunkedModuleSource;
 
   constructor(
-    chunks: ChunkRef[],
-    store: ObjectStore,
+    private readonly chunks: ChunkRef[],
+    private readonly store: ObjectStore,
     /** Gets a chunk into the store; by default it must be there already. */
     fetch: (digest: Digest) => Promise<void> = async (d) => {
       if (!store.has(d)) throw new Error(`object ${d} is not in the store`);
@@ -42,6 +43,12 @@ export class EntryModule {
    * for local reads (the reads and V8's decoder compete for the cores).
    */
   async compile(memoryPages: number | undefined, streaming: boolean): Promise<WebAssembly.Module> {
+    if (this.shared) {
+      const shared = this.shared;
+      this.shared = null;
+      if ('error' in shared) throw shared.error;
+      return WebAssembly.compile((await shared.bytes(memoryPages)) as Uint8Array<ArrayBuffer>);
+    }
     const early = this.early;
     this.early = null;
     const pieces =
@@ -58,6 +65,21 @@ export class EntryModule {
   }
 
   private early: { memoryPages: number | undefined; pieces: AsyncGenerator<Uint8Array> } | null = null;
+  private shared: SharedEntryRead | { error: unknown } | null = null;
+
+  /**
+   * A run from the local store (every chunk is there): starts reading the
+   * runnable chunks now, on this thread and on `helper` (the guest's worker,
+   * booted and idle), into shared memory (local/entry-read.ts); `compile`
+   * finishes the read and compiles from there. `root` is the store's root.
+   */
+  readShared(root: string, helper?: (job: EntryReadJob) => boolean): void {
+    try {
+      this.shared = SharedEntryRead.start(this.store, root, this.chunks, this.layout, helper);
+    } catch (error) {
+      this.shared = { error }; // compile throws it: the guest's view reads the entry and reports
+    }
+  }
 
   /**
    * Starts reading the runnable bytes now (a streamed run, before its view is

@@ -5,7 +5,7 @@
  * decoded and hands it back, and nothing unverified escapes.
  */
 import type { ObjectStore, Verifier } from '../store/types.js';
-import { decodeChunk, type ChunkDecoders } from './codec.js';
+import { decodeChunk, decodeChunkInto, type ChunkDecoders } from './codec.js';
 import { PackageError } from './errors.js';
 import { digestOf, type Hasher } from './hash.js';
 import type { ChunkRef, Digest } from './types.js';
@@ -58,4 +58,33 @@ export function readChunk(
   if (plain === undefined)
     throw new PackageError('CORRUPT_CHUNK', `chunk ${digest}: ${problem || 'not verified'}`);
   return plain;
+}
+
+/**
+ * readChunk into `out`, which is exactly the chunk's plain size (from its
+ * ChunkRef): decoded in place, then verified there. When this throws, `out`
+ * holds unverified bytes and must not be used.
+ */
+export function readChunkInto(
+  store: ObjectStore,
+  digest: Digest,
+  out: Uint8Array,
+  decoders: ChunkDecoders,
+  hasher: Hasher,
+): void {
+  let verified = false;
+  let problem = '';
+  store.read(digest, (d, stored) => {
+    try {
+      decodeChunkInto(stored, out, decoders);
+      verified = digestOf(out, hasher) === d;
+      if (!verified) problem = 'decodes to bytes with another digest';
+    } catch (e) {
+      verified = false;
+      problem = (e as Error).message;
+    }
+    return verified;
+  });
+  // As in readChunk: a store that ignored the verifier must not make unverified bytes pass.
+  if (!verified) throw new PackageError('CORRUPT_CHUNK', `chunk ${digest}: ${problem || 'not verified'}`);
 }

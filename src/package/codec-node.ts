@@ -19,12 +19,28 @@ let zstd: typeof import('zstd-napi') | undefined;
 const zstdNapi = (): typeof import('zstd-napi') =>
   (zstd ??= createRequire(import.meta.url)('zstd-napi') as typeof import('zstd-napi'));
 
+// Decoding into a caller's buffer needs the binding's DCtx (the package's
+// Decompressor always allocates); one context per thread, reused.
+interface DCtx {
+  /** ZSTD_decompressDCtx: decodes whole frames from `src` into `dst`; returns the bytes written. */
+  decompress(dst: Uint8Array, src: Uint8Array): number;
+}
+let dctx: DCtx | undefined;
+const zstdContext = (): DCtx =>
+  (dctx ??= new (createRequire(import.meta.url)('zstd-napi/binding') as { DCtx: new () => DCtx }).DCtx());
+
 /** Plain Uint8Array views: a Buffer's `slice` shares memory, a trap for callers expecting a copy. */
 const view = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
+
+/** Loads libzstd now (a pack worker does it before it says it is ready). */
+export function preloadZstd(): void {
+  zstdNapi();
+}
 
 export const nodeDecoders: ChunkDecoders = {
   zstd: (payload) => view(zstdNapi().decompress(payload)),
   gzip: (payload, maxSize) => view(gunzipSync(payload, { maxOutputLength: maxSize })),
+  zstdInto: (payload, out) => zstdContext().decompress(out, payload),
 };
 
 export type EncodeCodec = 'zstd' | 'gzip' | 'raw';

@@ -23,6 +23,12 @@ export interface ChunkDecoders {
   zstd(payload: Uint8Array, size: number): Uint8Array;
   /** Decodes one gzip member into at most `maxSize` bytes; absent where unsupported. */
   gzip?(payload: Uint8Array, maxSize: number): Uint8Array;
+  /**
+   * Decodes one zstd frame whose content size has been checked to be
+   * `out.length` straight into `out`, returning the bytes written. Optional:
+   * without it, decodeChunkInto decodes and copies.
+   */
+  zstdInto?(payload: Uint8Array, out: Uint8Array): number;
 }
 
 export const portableDecoders: ChunkDecoders = {
@@ -119,4 +125,36 @@ export function decodeChunk(stored: Uint8Array, decoders: ChunkDecoders): Uint8A
     default:
       throw new PackageError('UNSUPPORTED_ENCODING', `unknown chunk encoding ${encoding}`);
   }
+}
+
+/**
+ * Decodes a stored chunk into `out`, which must be exactly its plain size
+ * (the size its index entry gives): no buffer of its own, no copy with a
+ * native zstd decoder. Throws like decodeChunk, and CORRUPT_CHUNK when the
+ * plain size is another; `out` may then hold anything. The digest is not
+ * checked here.
+ */
+export function decodeChunkInto(stored: Uint8Array, out: Uint8Array, decoders: ChunkDecoders): void {
+  if (encodingOf(stored) === ChunkEncoding.ZSTD && decoders.zstdInto) {
+    const payload = stored.subarray(1);
+    const size = zstdContentSize(payload);
+    if (size !== out.length)
+      throw new PackageError(
+        'CORRUPT_CHUNK',
+        `zstd frame declares ${size ?? 'no'} bytes, the index says ${out.length}`,
+      );
+    let written: number;
+    try {
+      written = decoders.zstdInto(payload, out);
+    } catch (e) {
+      throw new PackageError('CORRUPT_CHUNK', `zstd frame does not decode: ${(e as Error).message}`);
+    }
+    if (written !== size)
+      throw new PackageError('CORRUPT_CHUNK', 'zstd frame decodes to another size than it declares');
+    return;
+  }
+  const plain = decodeChunk(stored, decoders);
+  if (plain.length !== out.length)
+    throw new PackageError('CORRUPT_CHUNK', `decodes to ${plain.length} bytes, the index says ${out.length}`);
+  out.set(plain);
 }

@@ -36,6 +36,12 @@ export function writeLayerIndex(store: ObjectStore, index: LayerIndex, hasher: H
   return writeCanonical(store, validateLayerIndex(index), hasher);
 }
 
+/** A validated layer index as the object writeLayerIndex would store: its bytes and digest. */
+export function encodeLayerIndex(index: LayerIndex, hasher: Hasher): { digest: Digest; bytes: Uint8Array } {
+  const bytes = canonicalBytes(validateLayerIndex(index));
+  return { digest: digestOf(bytes, hasher), bytes };
+}
+
 export function writeProfile(store: ObjectStore, profile: LaunchProfile, hasher: Hasher): Digest {
   return writeCanonical(store, validateProfile(profile), hasher);
 }

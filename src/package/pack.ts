@@ -18,7 +18,7 @@ import { EncoderPool } from './encoder-pool.js';
 import { PackageError } from './errors.js';
 import { nodeHasher, sha256Digest } from './hash-node.js';
 import type { Hasher } from './hash.js';
-import { writeLayerIndex, writeManifest as writeManifestWith } from './objects.js';
+import { encodeLayerIndex, writeManifest as writeManifestWith } from './objects.js';
 import { scanTree } from './tree-scan.js';
 import {
   LAYER_SCHEMA,
@@ -75,7 +75,7 @@ function sharedBytes(n: number): Uint8Array<SharedArrayBuffer> {
 /** Bytes of new chunks allowed to wait for the encoders before reading pauses. */
 const MAX_IN_FLIGHT = 96 * 1024 * 1024;
 
-/** Below this many bytes, compression stays on the calling thread by default. */
+/** Below this many bytes, one compression worker by default (not one per core). */
 const SMALL_TREE = 16 * 1024 * 1024;
 
 /**
@@ -117,6 +117,11 @@ class ChunkSink {
 
   async flush(): Promise<void> {
     this.#rotate();
+    await this.settle();
+  }
+
+  /** Waits for the batches committed so far (not the open one). */
+  async settle(): Promise<void> {
     const results = await Promise.allSettled(this.#commits);
     this.#commits.length = 0;
     for (const r of results) if (r.status === 'rejected') this.#failure ??= r.reason as Error;
@@ -148,10 +153,15 @@ export async function packTree(dir: string, store: ObjectStore, opts: PackOption
   if (BLOCK < 2 * max) throw new RangeError(`chunk max ${max} is too large for ${BLOCK}-byte blocks`);
   const scanned = scanTree(dir);
   const total = scanned.reduce((s, e) => s + e.size, 0);
-  // Starting workers costs ~30 ms of CPU each (loading libzstd): not worth it for small trees
-  // (measured on the 8.6 MB Yosys share/ tree: 62-96 ms inline, 91-105 ms with two workers).
-  const workers = opts.workers ?? (total < SMALL_TREE ? 0 : availableParallelism());
-  const pool = new EncoderPool(workers, opts.codec ?? 'zstd', opts.level ?? DEFAULT_ZSTD_LEVEL);
+  // Starting a worker costs ~30 ms of CPU (loading libzstd); until one is ready this thread
+  // encodes (encoder-pool.ts). A small tree gets one worker, which joins in for its second half.
+  const workers = opts.workers ?? (total < SMALL_TREE ? 1 : availableParallelism());
+  const pool = new EncoderPool(
+    workers,
+    opts.codec ?? 'zstd',
+    opts.level ?? DEFAULT_ZSTD_LEVEL,
+    total < SMALL_TREE,
+  );
   const stats: PackStats = { files: 0, bytes: 0, chunks: 0, newChunks: 0, newBytes: 0, storedBytes: 0 };
   /** Digests new in this pack (encoding, staged or stored): a chunk seen twice is encoded once. */
   const pending = new Set<Digest>();
@@ -197,6 +207,7 @@ export async function packTree(dir: string, store: ObjectStore, opts: PackOption
   };
 
   const entries: LayerEntry[] = [];
+  let index: { digest: Digest; bytes: Uint8Array };
   try {
     for (const e of scanned) {
       if (e.type !== 'file') {
@@ -262,7 +273,12 @@ export async function packTree(dir: string, store: ObjectStore, opts: PackOption
     }
     while (jobs.size > 0) await Promise.all(jobs);
     if (failure) throw failure;
-    // Chunks before the index: a visible index never names a missing chunk.
+    // A visible index never names a missing chunk: the batches before the
+    // last are durable first, and the index goes into the last one, which
+    // becomes visible (one pack file) all at once.
+    index = encodeLayerIndex({ schema: LAYER_SCHEMA, entries, whiteouts: [], opaque: [] }, nodeHasher);
+    await sink.settle();
+    sink.write(index.digest, index.bytes);
     await sink.flush();
   } catch (e) {
     await sink.abort();
@@ -270,12 +286,7 @@ export async function packTree(dir: string, store: ObjectStore, opts: PackOption
   } finally {
     await pool.close();
   }
-  const digest = writeLayerIndex(
-    store,
-    { schema: LAYER_SCHEMA, entries, whiteouts: [], opaque: [] },
-    nodeHasher,
-  );
-  return { layer: { digest, size: stats.bytes, entries: entries.length }, stats };
+  return { layer: { digest: index.digest, size: stats.bytes, entries: entries.length }, stats };
 }
 
 /** writeManifest with node:crypto as the default hasher. */

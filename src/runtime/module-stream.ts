@@ -55,22 +55,102 @@ function leb(b: Uint8Array, at: number): [value: number, length: number] {
   throw new ModuleFormatError('LEB128 too long');
 }
 
+function checkMagic(magic: Uint8Array): Uint8Array {
+  if (magic.length < 8 || magic[0] !== 0 || magic[1] !== 0x61 || magic[2] !== 0x73 || magic[3] !== 0x6d)
+    throw new ModuleFormatError('not a WebAssembly binary (bad magic number)');
+  return magic;
+}
+
+/** A section header's fields, from `head` (the up to 6 bytes at `at`) in a module of `size` bytes. */
+function parseHeader(head: Uint8Array, at: number, size: number) {
+  const id = head[0]!;
+  const [length, n] = leb(head, 1);
+  const body = at + 1 + n;
+  if (body + length > size)
+    throw new ModuleFormatError(`section ${id} at ${at} runs past the end of the module`);
+  return { id, body, end: body + length };
+}
+
+/** Where a custom section's name is, from the up to 5 bytes at its body. */
+function nameRange(head: Uint8Array, body: number, end: number): [start: number, end: number] {
+  const [len, n] = leb(head, 0);
+  if (body + n + len > end) throw new ModuleFormatError('custom section name runs past its section');
+  return [body + n, body + n + Math.min(len, 256)];
+}
+
 /** Reads one section header at `at`: id, where its body starts and where it ends. */
 async function header(src: ModuleSource, at: number) {
-  const head = await read(src, at, Math.min(at + 6, src.size));
-  const id = head[0]!;
-  const [size, n] = leb(head, 1);
-  const body = at + 1 + n;
-  if (body + size > src.size)
-    throw new ModuleFormatError(`section ${id} at ${at} runs past the end of the module`);
-  return { id, body, end: body + size };
+  return parseHeader(await read(src, at, Math.min(at + 6, src.size)), at, src.size);
 }
 
 async function customName(src: ModuleSource, body: number, end: number): Promise<string> {
-  const head = await read(src, body, Math.min(body + 5, end));
-  const [len, n] = leb(head, 0);
-  if (body + n + len > end) throw new ModuleFormatError('custom section name runs past its section');
-  return new TextDecoder().decode(await read(src, body + n, body + n + Math.min(len, 256)));
+  const [start, stop] = nameRange(await read(src, body, Math.min(body + 5, end)), body, end);
+  return new TextDecoder().decode(await read(src, start, stop));
+}
+
+/** A known (non-custom) section: id and byte range, header included. */
+export interface ModuleSection {
+  id: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * The walk of runnableBytes without the bytes: the sections a run needs,
+ * read from section headers only (`read` returns the module's bytes
+ * [start, end), and is called for a few bytes at each header). For a
+ * caller that reads the sections' bytes itself, in parallel
+ * (delivery/local/entry-read.ts); `runnableOf` then puts them together.
+ */
+export function runnableSections(
+  read: (start: number, end: number) => Uint8Array,
+  size: number,
+  layout: ModuleLayout,
+): ModuleSection[] {
+  checkMagic(read(0, Math.min(8, size)));
+  const sections: ModuleSection[] = [];
+  let at = 8;
+  while (at < size) {
+    const { id, body, end } = parseHeader(read(at, Math.min(at + 6, size)), at, size);
+    if (id === 0) {
+      const [start, stop] = nameRange(read(body, Math.min(body + 5, end)), body, end);
+      layout.customs.push({ name: new TextDecoder().decode(read(start, stop)), start: at, end });
+    } else sections.push({ id, start: at, end });
+    at = end;
+    layout.tail = at;
+    if (id === DATA_SECTION) break;
+  }
+  return sections;
+}
+
+/**
+ * The runnable module out of `bytes` (the whole file's offsets, with at
+ * least `sections` filled in), with the memory limit applied: the same bytes
+ * runnableBytes yields. When nothing was left out between the sections and
+ * no limit applies, this is a view of `bytes`, not a copy.
+ */
+export function runnableOf(bytes: Uint8Array, sections: ModuleSection[], memoryPages?: number): Uint8Array {
+  const magic = bytes.subarray(0, 8);
+  const pieces: Uint8Array[] = [magic];
+  let contiguous = true;
+  let at = 8;
+  for (const s of sections) {
+    if (s.end > bytes.length) throw new ModuleFormatError('the module ended early');
+    if (s.id === MEMORY_SECTION && memoryPages !== undefined) {
+      pieces.push(limitMemory(concat(magic, bytes.subarray(s.start, s.end)), memoryPages).subarray(8));
+      contiguous = false;
+    } else pieces.push(bytes.subarray(s.start, s.end));
+    if (s.start !== at) contiguous = false;
+    at = s.end;
+  }
+  if (contiguous) return bytes.subarray(0, at);
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of pieces) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 /**
@@ -83,9 +163,7 @@ export async function* runnableBytes(
   layout: ModuleLayout,
   memoryPages?: number,
 ): AsyncGenerator<Uint8Array> {
-  const magic = await read(src, 0, Math.min(8, src.size));
-  if (magic.length < 8 || magic[0] !== 0 || magic[1] !== 0x61 || magic[2] !== 0x73 || magic[3] !== 0x6d)
-    throw new ModuleFormatError('not a WebAssembly binary (bad magic number)');
+  const magic = checkMagic(await read(src, 0, Math.min(8, src.size)));
   yield magic;
   let at = 8;
   while (at < src.size) {

@@ -6,20 +6,20 @@
  * requests are for the same few chunks (every streamed start of an app
  * fetches its launch profile).
  *
- * A kept copy is served only while the file still has the size, mtime and
- * inode it had when it was read: a file replaced, removed or damaged on disk
- * (or an object rewritten, which refreshes its mtime) is read and verified
- * again, so the server does not go on serving bytes its store no longer
- * holds. The file is looked at (a `stat`) at most once per `recheckMs` per
- * object, like nginx's `open_file_cache_valid`: a `stat` on every request
- * was a tenth of the object route's CPU. So a change made on disk by another
- * process is noticed within `recheckMs`; meanwhile the kept copy, which was
- * verified, is what is served. The server's own writes (`forget`) take
- * effect at once. A change that keeps size, mtime and inode is not noticed;
- * the client verifies every object on arrival anyway, which is what keeps
- * bad bytes from a guest.
+ * A kept copy is served only while the object's file (its own, or its pack)
+ * still has the size, mtime and inode it had when it was read: a file
+ * replaced, removed or damaged on disk (or an object rewritten, which
+ * refreshes its mtime) is read and verified again, so the server does not go
+ * on serving bytes its store no longer holds. The file is looked at
+ * (`FsObjectStore.stat`) at most once per `recheckMs` per object, like
+ * nginx's `open_file_cache_valid`: a `stat` on every request was a tenth of
+ * the object route's CPU. So a change made on disk by another process is
+ * noticed within `recheckMs`; meanwhile the kept copy, which was verified,
+ * is what is served. The server's own writes (`forget`) take effect at once.
+ * A change that keeps size, mtime and inode is not noticed; the client
+ * verifies every object on arrival anyway, which is what keeps bad bytes
+ * from a guest.
  */
-import { statSync } from 'node:fs';
 import type { Digest } from '../package/types.js';
 import type { FsObjectStore } from '../store/fs/index.js';
 import { StoreError, type Verifier } from '../store/types.js';
@@ -79,8 +79,8 @@ export class VerifiedObjectCache {
       this.#entries.delete(digest);
       this.#bytes -= hit.bytes.length;
     }
-    const st = statSync(this.store.pathOf(digest), { throwIfNoEntry: false });
-    if (!st?.isFile()) throw new StoreError('NOT_FOUND', `object ${digest} is not in the store`, digest);
+    const st = this.store.stat(digest);
+    if (!st) throw new StoreError('NOT_FOUND', `object ${digest} is not in the store`, digest);
     if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ino === st.ino) {
       hit.checkedAt = now;
       this.#keep(digest, hit);

@@ -8,6 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { FsObjectStore } from '../store/fs/index.js';
@@ -29,6 +30,8 @@ export interface ServeOptions {
   adminToken?: string;
   /** Becomes the first admin's password on an empty data dir (CAPSULE_ADMIN_PASSWORD), for the web console. */
   adminPassword?: string;
+  /** Serve HTTPS with this certificate (chain) and private key, both PEM. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** A TLS-terminating proxy in front: believe its X-Forwarded-Proto (console cookies become Secure). */
   trustProxy?: boolean;
   /** Unexpected errors (500s); the CLI logs them. */
@@ -92,7 +95,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     },
     onError,
   );
-  const server: Server = createServer({ requestTimeout: 300_000, headersTimeout: 30_000 }, app);
+  const timeouts = { requestTimeout: 300_000, headersTimeout: 30_000 };
+  let server: Server;
+  try {
+    server = options.tls
+      ? createTlsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key }, app)
+      : createServer(timeouts, app);
+  } catch (e) {
+    meta.close();
+    throw new Error(`the TLS certificate or key is not usable: ${(e as Error).message}`, { cause: e });
+  }
   server.on('upgrade', (req, socket, head) => cloud.upgrade(req, socket, head));
   await new Promise<void>((ok, fail) => {
     server.once('error', (e) => {
@@ -105,7 +117,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const host = options.host ?? '127.0.0.1';
   let closing: Promise<void> | null = null;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     generatedAdminToken: generated,
     close(graceMs = 10_000) {

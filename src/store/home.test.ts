@@ -22,6 +22,7 @@ test('the layout under CAPSULE_HOME', () => {
     store: {
       root: '/srv/capsule/store',
       objects: '/srv/capsule/store/objects/sha256',
+      packs: '/srv/capsule/store/packs',
       refs: '/srv/capsule/store/refs',
       tmp: '/srv/capsule/store/tmp',
       leases: '/srv/capsule/store/leases',

@@ -20,7 +20,9 @@ import {
   type SessionOptions,
   type SessionResult,
 } from '../../runtime/node/session.js';
+import { taskForPrestartedWorker } from '../../runtime/node/prestart.js';
 import { CliError } from '../errors.js';
+import { packageViewModule } from './view-module.js';
 import { asCliError, openLocal, resolveLocal, type LocalContext } from '../context.js';
 
 export interface PackageRunRequest {
@@ -34,6 +36,13 @@ export interface PackageRunRequest {
   ephemeral: boolean;
   /** Run on this directory as the state layer instead of the user's (capture, profile). */
   upperDir?: string;
+  /**
+   * Start reading the entry module now, with the prestarted worker's help
+   * (delivery/local/entry-read.ts), for a caller that runs the session as
+   * prepared: `capsule run`. Others (a streamed run, profile) replace the
+   * entry's compilation and would waste the read.
+   */
+  readEntryNow?: boolean;
 }
 
 export interface PreparedRun {
@@ -47,8 +56,6 @@ export interface PreparedRun {
   nameTrap(result: SessionResult): Promise<SessionResult>;
   release(): void;
 }
-
-const viewModule = new URL('../../delivery/local/view-node.js', import.meta.url).href;
 
 function fromBundle(ctx: LocalContext, file: string, allowUnsigned: boolean) {
   let bundle;
@@ -133,15 +140,24 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
     }
   };
   try {
-    if (!req.bundle) {
-      const lease = registerLease(ctx.home.store, pkg.manifests, { store: ctx.objects });
-      releases.push(() => lease.release());
-    }
     let upperDir: string | null = req.upperDir ?? null;
     if (!req.ephemeral && upperDir === null) {
       const upper = new StateStore(ctx.home.state).openUpper(user, m.name);
       releases.push(() => upper.release());
       upperDir = upper.dir;
+    }
+    const above = { upperDir, settingsFiles: settings.files };
+    const chunks = entryChunks(indexes, m.entry, above);
+    // From the store: compiled on this thread, without its custom sections, while the worker boots.
+    const entry = chunks && !req.bundle ? new EntryModule(chunks, ctx.objects) : null;
+    // Read before the lease is taken, so the worker reads while this thread takes it. Every
+    // chunk is verified; one that a concurrent gc removed fails the read, and the run
+    // then fails as it would have at the lease (the package was removed).
+    if (entry && req.readEntryNow)
+      entry.readShared(ctx.home.store.root, (job) => taskForPrestartedWorker(packageViewModule, job));
+    if (!req.bundle) {
+      const lease = registerLease(ctx.home.store, pkg.manifests, { store: ctx.objects });
+      releases.push(() => lease.release());
     }
     const view: PackageViewSpec = {
       source: req.bundle
@@ -160,10 +176,6 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
     const ungranted = m.permissions.dirs
       .filter((d) => !granted.has(d.guest.replace(/\/+$/, '') || '/'))
       .map((d) => ({ guest: d.guest, access: d.access }));
-    const above = { upperDir, settingsFiles: settings.files };
-    const chunks = entryChunks(indexes, m.entry, above);
-    // From the store: compiled on this thread, without its custom sections, while the worker boots.
-    const entry = chunks && !req.bundle ? new EntryModule(chunks, ctx.objects) : null;
     return {
       package: pkg,
       ungranted,
@@ -171,7 +183,7 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
       nameTrap: (result) => entry?.nameTrap(result) ?? Promise.resolve(result),
       session: {
         label: `${pkg.name}@${pkg.version}`,
-        view: { module: viewModule, data: view },
+        view: { module: packageViewModule, data: view },
         args: [m.entry, ...args],
         env: [...env.entries()],
         mounts: req.mounts,

@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { parseWithTarget } from '../argv.js';
 import { CliError, ExitCode } from '../errors.js';
 import { runSession, type MountSpec } from '../../runtime/node/session.js';
+import { taskForPrestartedWorker } from '../../runtime/node/prestart.js';
+import { packageViewModule } from './view-module.js';
 
 export const runUsage = `Usage: capsule run [options] TARGET [--] [ARGS...]
 
@@ -217,6 +219,8 @@ export async function run(argv: string[]): Promise<number> {
     }
   } else if (isBundle || (st === null && NAME_RE.test(target.split('@')[0]!) && !target.endsWith('.wasm'))) {
     if (isBundle && st === null) throw new CliError(`${target}: no such file`, ExitCode.NOT_FOUND);
+    // The guest's worker loads the package view's module while this thread loads the package code.
+    if (!isBundle) taskForPrestartedWorker(packageViewModule);
     // Loaded only for packages: a bare .wasm never pays for the package code.
     const { preparePackageRun } = await import('./run-package.js');
     const prepared = preparePackageRun({
@@ -227,6 +231,7 @@ export async function run(argv: string[]): Promise<number> {
       mounts,
       allowUnsigned: values['allow-unsigned'] ?? false,
       ephemeral: values.ephemeral ?? false,
+      readEntryNow: true,
     });
     if (!isBundle) await spoolIfFromServer(prepared.package.digest);
     for (const d of prepared.ungranted) {

@@ -1,4 +1,5 @@
 /** `capsule serve`: the Capsule server, until SIGTERM or SIGINT. */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommand } from '../argv.js';
 import { CliError } from '../errors.js';
@@ -19,6 +20,9 @@ Options
   --allow-unsigned         accept packages with no signature by a key in DIR/trust
   --max-object-bytes N     the largest object an upload may carry (default ${DEFAULT_MAX_OBJECT_BYTES})
   --max-state-bytes N      the largest state archive a user may upload (default ${DEFAULT_MAX_STATE_BYTES})
+  --tls-cert FILE          serve HTTPS with this certificate (PEM, the chain after it)
+  --tls-key FILE           ... and this private key (PEM); give both or neither. Clients
+                           trust a private CA with NODE_EXTRA_CA_CERTS=ca.pem (docs/server.md)
   --trust-proxy            behind a TLS-terminating proxy: believe X-Forwarded-Proto, so the
                            web console's cookie is Secure for https visitors (docs/console.md)
   -h, --help               show this help
@@ -59,6 +63,33 @@ function positiveInt(flag: string, v: string | undefined, fallback: number): num
   return n;
 }
 
+/** The PEM files of --tls-cert and --tls-key, both or neither. */
+function readTls(certFile: string | undefined, keyFile: string | undefined) {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined)
+    throw new CliError(
+      `${certFile === undefined ? '--tls-key' : '--tls-cert'} needs ${certFile === undefined ? '--tls-cert' : '--tls-key'} too`,
+      125,
+      'give the certificate and its private key, both PEM files',
+      serveUsage,
+    );
+  const read = (flag: string, file: string): string => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new CliError(
+        `${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        125,
+      );
+    }
+    if (!text.includes('-----BEGIN '))
+      throw new CliError(`${flag} ${file}: not a PEM file`, 125, 'give the PEM form (-----BEGIN ...)');
+    return text;
+  };
+  return { cert: read('--tls-cert', certFile), key: read('--tls-key', keyFile) };
+}
+
 export async function serve(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(
     argv,
@@ -71,6 +102,8 @@ export async function serve(argv: string[]): Promise<number> {
       'max-state-bytes': { type: 'string' },
       ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((k) => [k, { type: 'string' as const }])),
       'trust-proxy': { type: 'boolean' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
     serveUsage,
   );
@@ -94,9 +127,12 @@ export async function serve(argv: string[]): Promise<number> {
     if (v !== undefined) limits[key] = positiveInt(`--${flag}`, v, 0);
   }
 
+  const tls = readTls(values['tls-cert'], values['tls-key']);
+
   let server;
   try {
     server = await startServer({
+      tls,
       dataDir,
       port,
       host: values.host ?? '127.0.0.1',

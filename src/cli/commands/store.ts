@@ -238,7 +238,8 @@ export async function gc(argv: string[]): Promise<number> {
 const verifyUsage = `Usage: capsule verify [NAME[@VERSION] | FILE.capsule]
 
 Checks every object of a package (or of the whole store, or of a bundle)
-against its digest. Exits 1 and names each damaged object if any is.`;
+against its digest. Exits 1 and names each damaged object if any is, and
+each pack file whose index is damaged (its objects are then missing).`;
 
 export async function verify(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {}, verifyUsage);
@@ -281,9 +282,13 @@ export async function verify(argv: string[]): Promise<number> {
   const corrupt = report.corrupt;
   for (const d of corrupt) process.stdout.write(`corrupt  ${d}\n`);
   for (const d of report.missing) process.stdout.write(`missing  ${d}\n`);
-  if (corrupt.length || report.missing.length) {
+  // A pack file whose index is damaged hides all its objects: say which file it is.
+  const damagedPacks = ctx.objects.damagedPacks();
+  for (const p of damagedPacks) process.stdout.write(`damaged  ${p.path} (${p.why})\n`);
+  if (corrupt.length || report.missing.length || (damagedPacks.length && !positionals.length)) {
     process.stderr.write(
-      `capsule: ${corrupt.length} corrupt and ${report.missing.length} missing of ${digests.length} objects\n` +
+      `capsule: ${corrupt.length} corrupt and ${report.missing.length} missing of ${digests.length} objects` +
+        (damagedPacks.length ? `, ${damagedPacks.length} damaged pack file(s)\n` : '\n') +
         `  hint: re-import or re-pack the affected packages; 'capsule gc' then clears the rest\n`,
     );
     return 1;

@@ -23,9 +23,28 @@ export class RemoteError extends Error {
   }
 }
 
+/** TLS verification failures: the server answered, but with a certificate this client does not trust. */
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /** A failure of the transport (fetch's TypeError, with the socket's error as its cause). */
-function unreachable(what: string, e: unknown): RemoteError {
+function unreachable(what: string, e: unknown, server?: string): RemoteError {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  // Not "unreachable": a run must not fall back to a local copy as if the server were down.
+  if (cause?.code && TLS_TRUST_CODES.has(cause.code))
+    return new RemoteError(
+      'REFUSED',
+      `${server ?? what}: the server's TLS certificate is not trusted: ${cause.message ?? cause.code} (${cause.code}); ` +
+        'if it is signed by your own CA, set NODE_EXTRA_CA_CERTS to that CA certificate (PEM)',
+    );
   const why =
     cause?.code && cause.message ? `${cause.message} (${cause.code})` : (cause?.code ?? cause?.message);
   return new RemoteError('UNREACHABLE', `${what}: ${why ?? (e as Error).message}`);
@@ -120,7 +139,7 @@ export class RemoteClient {
       });
     } catch (e) {
       watch?.stop();
-      throw unreachable(`cannot reach ${this.base}`, watch?.stalled ? watch.reason() : e);
+      throw unreachable(`cannot reach ${this.base}`, watch?.stalled ? watch.reason() : e, this.base);
     }
     if (!res.ok && res.status !== 304) {
       this.#watches.delete(res);

@@ -10,6 +10,7 @@
  */
 import {
   chunkVerifier,
+  DIGEST_RE,
   nodeDecoders,
   nodeHasher,
   parseLayerIndex,
@@ -77,6 +78,42 @@ export async function withRetry<T>(fetchOnce: () => Promise<T>, windowMs = RETRY
   }
 }
 
+/**
+ * The package record and, inline, its metadata objects (GET .../launch: one
+ * round trip instead of three). Inline objects are only offered: each is
+ * verified against its digest before it is stored, and one that fails is
+ * fetched as an object instead. A server without the route (404 from an
+ * older version) gets the plain record request.
+ */
+export async function fetchLaunch(
+  client: RemoteClient,
+  name: string,
+  version: string,
+): Promise<{ record: PackageRecord; inline: Map<Digest, Uint8Array> }> {
+  let r: PackageRecord & { objects?: unknown };
+  try {
+    r = await client.json<PackageRecord & { objects?: unknown }>(
+      'GET',
+      `/packages/${encodeURIComponent(name)}/${encodeURIComponent(version)}/launch`,
+    );
+  } catch (e) {
+    if (e instanceof RemoteError && e.code === 'NOT_FOUND')
+      return { record: await fetchRecord(client, name, version), inline: new Map() };
+    throw e;
+  }
+  if (typeof r.digest !== 'string' || !Array.isArray(r.signatures))
+    throw new RemoteError('BAD_RESPONSE', 'the package record is malformed');
+  const inline = new Map<Digest, Uint8Array>();
+  const objects = r.objects;
+  delete r.objects;
+  if (typeof objects === 'object' && objects !== null) {
+    const encoder = new TextEncoder();
+    for (const [d, text] of Object.entries(objects))
+      if (DIGEST_RE.test(d) && typeof text === 'string') inline.set(d as Digest, encoder.encode(text));
+  }
+  return { record: r, inline };
+}
+
 export async function fetchRecord(
   client: RemoteClient,
   name: string,
@@ -100,7 +137,7 @@ export async function pullPackage(
   /** Metadata only (manifests, indexes, profiles): a streamed run fetches chunks as they are read. */
   metadataOnly = false,
 ): Promise<PullResult> {
-  const record = await fetchRecord(client, name, version);
+  const { record, inline } = await fetchLaunch(client, name, version);
   let fetched = 0;
   let skipped = 0;
   let fetchedBytes = 0;
@@ -110,6 +147,19 @@ export async function pullPackage(
     if (store.has(d)) {
       skipped++;
       return null;
+    }
+    const offered = inline.get(d);
+    if (offered) {
+      inline.delete(d);
+      try {
+        store.write(d, offered, verify);
+        fetched++;
+        fetchedBytes += offered.length;
+        return offered;
+      } catch (e) {
+        if (!(e instanceof StoreError && e.code === 'CORRUPT')) throw e;
+        // Not the object it claims to be: fetched on its own below.
+      }
     }
     for (let attempt = 0; ; attempt++) {
       const { bytes } = await withRetry(() => client.bytes(path));

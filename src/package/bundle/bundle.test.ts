@@ -14,6 +14,7 @@ import { packageObjects } from './closure.js';
 import { HEADER_SIZE } from './format.js';
 import { importBundle } from './import.js';
 import { openBundle } from './reader.js';
+import { damageObject } from '../../store/fs/testing.js';
 import { makeFixture, splitBundle, tempDir, type Fixture } from './testing.js';
 import { verifyBundle } from './verify.js';
 import { writeBundle } from './writer.js';
@@ -234,11 +235,7 @@ test('export refuses a corrupt object in the store rather than copy it', async (
       hasher: nodeHasher,
     });
     const chunk = walk.chunks[0]!;
-    const path = broken.objects.pathOf(chunk);
-    const bytes = readFileSync(path);
-    bytes[bytes.length - 1]! ^= 0x40;
-    rmSync(path, { force: true });
-    writeFileSync(path, bytes);
+    damageObject(broken.objects, chunk, broken.objects.size(chunk)! - 1);
     await assert.rejects(
       writeBundle(file, broken.objects, [broken.base]),
       (e: unknown) => e instanceof StoreError && e.code === 'CORRUPT' && e.digest === chunk,

@@ -24,3 +24,17 @@ export function takePrestartedWorker(): Worker | undefined {
   w?.ref();
   return w;
 }
+
+/**
+ * Gives the prestarted worker, if there is one, work to do before its
+ * session starts: it imports the module at URL `module` and, when `data` is
+ * given, calls its `runTask(data)` (worker-main.ts). Importing alone loads
+ * ahead a module the session will need (the package view). The worker stays
+ * the session's. False when there is no prestarted worker.
+ */
+export function taskForPrestartedWorker(module: string, data?: unknown): boolean {
+  const w = slot[KEY];
+  if (!w) return false;
+  w.postMessage({ t: 'task', module, data });
+  return true;
+}

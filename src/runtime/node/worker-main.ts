@@ -30,6 +30,22 @@ const specArrived: Promise<void> = spec
       port.on('message', onSpec);
     });
 
+/**
+ * Work the main thread hands a prestarted worker before its session
+ * (prestart.ts): loading the view's module ahead, or reading the entry
+ * module's chunks alongside the main thread. A task is synchronous once its
+ * module is loaded; one that fails has done nothing the main thread relies
+ * on (it checks).
+ */
+port.on('message', (m: { t?: string; module?: string; data?: unknown }) => {
+  if (m.t !== 'task' || !m.module) return;
+  void import(m.module)
+    .then((mod: { runTask?: (data: unknown) => void }) => {
+      if (m.data !== undefined) mod.runTask?.(m.data);
+    })
+    .catch(() => {});
+});
+
 /** The module compiled by the main thread, or why it could not be. */
 const compiledModule = new Promise<{ module: WebAssembly.Module } | { error: string } | { none: true }>(
   (resolve) => {

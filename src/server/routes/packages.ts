@@ -21,7 +21,7 @@ import { verifySha256 } from '../../store/fs/index.js';
 import { StoreError } from '../../store/types.js';
 import { capsuleHome } from '../../store/home.js';
 import { TrustStore, checkSignatures } from '../../delivery/local/trust.js';
-import { canSeeApp, requireRole } from '../access.js';
+import { canSeeApp, canSeeObject, requireRole } from '../access.js';
 import { readJson, stringField } from '../body.js';
 import { HttpError, badRequest, notEntitled, notFound, sendJson } from '../http-error.js';
 import type { RequestContext, Route } from '../router.js';
@@ -215,6 +215,57 @@ function manifestBytes(ctx: RequestContext): void {
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : bytes);
 }
 
+/** Inline metadata in one launch answer is capped; a client fetches the rest as objects. */
+const MAX_LAUNCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * What a client reads before it can start a package, in one answer: the
+ * record, and inline the metadata objects it would otherwise fetch one round
+ * trip after another (the manifest, then its layer indexes and launch
+ * profile, then the same for each dependency). Each object is included only
+ * where GET /objects would serve it to this user; a client verifies each
+ * against its digest, as it would a fetched one.
+ */
+function launchInfo(ctx: RequestContext): void {
+  const p = visiblePackage(ctx);
+  const { meta, objects } = ctx.state;
+  const user = ctx.user!;
+  const text = new TextDecoder('utf-8', { fatal: true });
+  const inline: Record<Digest, string> = {};
+  let total = 0;
+  const add = (d: Digest): Uint8Array | null => {
+    if (d in inline || (d !== p.digest && !canSeeObject(meta, user, d))) return null;
+    let bytes: Uint8Array;
+    let value: string;
+    try {
+      bytes = objects.read(d, verifySha256);
+      value = text.decode(bytes);
+    } catch {
+      return null; // absent or damaged: the client's own fetch reports it
+    }
+    if (total + bytes.length > MAX_LAUNCH_BYTES) return null;
+    total += bytes.length;
+    inline[d] = value;
+    return bytes;
+  };
+  const queue: Digest[] = [p.digest];
+  for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
+    const bytes = add(d);
+    if (!bytes) continue;
+    let m: Manifest;
+    try {
+      m = parseManifest(bytes);
+    } catch {
+      continue;
+    }
+    for (const layer of m.layers) add(layer.digest);
+    if (m.profile !== null) add(m.profile);
+    for (const dep of m.dependencies) queue.push(dep.digest);
+  }
+  const yanked = meta.yanked(p.name).some((y) => y.version === p.version);
+  sendJson(ctx.res, 200, { ...describe(p, yanked), objects: inline });
+}
+
 export const packageRoutes: Route[] = [
   {
     method: 'POST',
@@ -254,5 +305,18 @@ export const packageRoutes: Route[] = [
     summary: "A package's manifest bytes (X-Capsule-Digest names them)",
     responds: { status: 200, kind: 'bytes', description: 'the canonical manifest JSON' },
     handler: manifestBytes,
+  },
+  {
+    method: 'GET',
+    path: '/packages/{name}/{version}/launch',
+    access: 'user',
+    summary:
+      "A package's record plus, inline, the metadata objects a client reads before starting it (manifest, layer indexes, launch profile, and its dependencies'), so a cold start needs one round trip for them, not three",
+    responds: {
+      status: 200,
+      kind: 'json',
+      description: 'the package record and "objects": {digest: canonical JSON text}',
+    },
+    handler: launchInfo,
   },
 ];

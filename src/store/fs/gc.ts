@@ -7,6 +7,8 @@
  *   - an unreachable object younger than the grace period (default one hour)
  *     is kept: a pack writes its objects first and commits its ref last, and
  *     re-writing an existing object refreshes its mtime (object-store.ts);
+ *   - a pack file holding dead objects is rewritten without them (packs.ts);
+ *     its objects' age is the pack's, refreshed whenever a pack reuses one;
  *   - staged files older than `tmpMaxAgeMs` are crash leftovers and removed;
  *     younger ones may be a writer at work.
  */
@@ -88,8 +90,9 @@ export function collectGarbage(store: FsObjectStore, options: GcOptions): GcResu
       result.freedBytes += store.size(d) ?? 0;
       result.removed++;
       result.removedDigests.push(d);
-      if (!dryRun) store.delete(d);
     }
+    // At once: a pack holding several dead objects is rewritten once.
+    if (!dryRun) store.deleteMany(result.removedDigests);
     result.kept = all.length - result.removed;
     if (!dryRun) {
       for (const path of leases.dead) rmSync(path, { force: true });

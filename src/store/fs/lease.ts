@@ -18,7 +18,7 @@ import { StoreError, type ObjectStore } from '../types.js';
 import type { StoreLayout } from './layout.js';
 import { withLock, type LockOptions } from './lock.js';
 import { currentOwner, ownerAlive, parseOwner, type Owner } from './owner.js';
-import { ioError, isCode, writeFileStaged } from './staged-file.js';
+import { ioError, isCode, writeFileVolatile } from './staged-file.js';
 
 export interface LeaseRecord extends Owner {
   digests: Digest[];
@@ -51,7 +51,10 @@ export function registerLease(layout: StoreLayout, digests: Digest[], options: L
   const record: LeaseRecord = { ...currentOwner(), digests: [...digests] };
   const path = join(layout.leases, `${record.pid}-${randomBytes(8).toString('hex')}.json`);
   const bytes = new TextEncoder().encode(`${JSON.stringify(record)}\n`);
-  withLock(layout.locks, () => writeFileStaged(layout.tmp, path, bytes), { purpose: 'lease', ...options });
+  // Not fsync'd: a lease matters only while this process lives, and a crash
+  // that could lose it ends the process too (scanLeases treats a damaged or
+  // empty lease file as dead). The rename keeps gc from reading half a lease.
+  withLock(layout.locks, () => writeFileVolatile(layout.tmp, path, bytes), { purpose: 'lease', ...options });
   const lease = new Lease(path, record);
   const missing = options.store === undefined ? [] : digests.filter((d) => !options.store?.has(d));
   if (missing.length > 0) {

@@ -47,8 +47,9 @@ test(
     const batch = store.beginBatch();
     for (let i = 0; i < 10; i++) batch.write(digestOf(enc(`x${i}`)), enc(`x${i}`));
     await batch.abort();
-    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+    assert.deepEqual(existsSync(join(root, 'tmp')) ? readdirSync(join(root, 'tmp')) : [], []);
     assert.equal(existsSync(join(root, 'objects')), false);
+    assert.equal(existsSync(join(root, 'packs')), false);
   }),
 );
 
@@ -65,21 +66,60 @@ test(
 );
 
 test(
-  'a failed commit is IO and leaves no staged file; the objects that could land did',
+  'a failed loose commit is IO and leaves no staged file',
   withDir(async (root, store) => {
     const blocked = enc('cannot land');
     const hex = digestOf(blocked).slice('sha256:'.length);
     // A file where the shard directory should be makes that rename fail.
     mkdirSync(join(root, 'objects', 'sha256'), { recursive: true });
     writeFileSync(join(root, 'objects', 'sha256', hex.slice(0, 2)), 'in the way');
-    let other = enc('lands');
-    for (let i = 0; digestOf(other).slice(7, 9) === hex.slice(0, 2); i++) other = enc(`lands ${i}`);
     const batch = store.beginBatch();
     batch.write(digestOf(blocked), blocked);
-    batch.write(digestOf(other), other);
     await assert.rejects(batch.commit(), (e: unknown) => e instanceof StoreError && e.code === 'IO');
     assert.equal(store.has(digestOf(blocked)), false);
-    assert.deepEqual(store.read(digestOf(other)), other);
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+  }),
+);
+
+test(
+  'two or more objects become one pack file; a lone object a loose one',
+  withDir(async (root, store) => {
+    const many = Array.from({ length: 50 }, (_, i) => enc(`packed ${i}`));
+    const batch = store.beginBatch();
+    for (const b of many) batch.write(digestOf(b), b);
+    assert.equal(existsSync(join(root, 'packs')), false, 'nothing is visible before commit');
+    await batch.commit();
+    const packs = readdirSync(join(root, 'packs'));
+    assert.equal(packs.length, 1);
+    assert.equal(statSync(join(root, 'packs', packs[0]!)).mode & 0o777, 0o444);
+    for (const b of many) {
+      assert.equal(store.locate(digestOf(b))?.packed, true);
+      assert.deepEqual(store.read(digestOf(b)), b);
+    }
+    // Another process's view: a fresh store object finds them through the pack's index.
+    const other = new FsObjectStore(root);
+    assert.deepEqual(new Set(other.list()), new Set(many.map(digestOf)));
+    const lone = enc('alone');
+    const one = store.beginBatch();
+    one.write(digestOf(lone), lone);
+    one.write(digestOf(many[0]!), many[0]!); // already stored: skipped, still one object
+    assert.equal(one.staged, 1);
+    await one.commit();
+    assert.equal(store.locate(digestOf(lone))?.packed, false);
+    assert.equal(readdirSync(join(root, 'packs')).length, 1);
+  }),
+);
+
+test(
+  'a failed pack commit is IO, leaves no staged file, and no object of it lands',
+  withDir(async (root, store) => {
+    // A file where packs/ should be makes the pack's rename fail.
+    writeFileSync(join(root, 'packs'), 'in the way');
+    const objects = [enc('one'), enc('two'), enc('three')];
+    const batch = store.beginBatch();
+    for (const b of objects) batch.write(digestOf(b), b);
+    await assert.rejects(batch.commit(), (e: unknown) => e instanceof StoreError && e.code === 'IO');
+    for (const b of objects) assert.equal(store.has(digestOf(b)), false);
     assert.deepEqual(readdirSync(join(root, 'tmp')), []);
   }),
 );
@@ -105,19 +145,24 @@ test(
     const child = spawnModule(endlessBatches(root));
     const done = finished(child);
     const tmp = join(root, 'tmp');
-    // Kill once a batch has landed and the next one is staged or committing.
+    // Kill once a batch has landed and the next one's pack is being written.
     const deadline = Date.now() + 30_000;
     let staged = 0;
     let landed = 0;
     while (Date.now() < deadline) {
-      staged = existsSync(tmp) ? readdirSync(tmp).length : 0;
+      staged = existsSync(tmp)
+        ? readdirSync(tmp).reduce(
+            (n, f) => n + (statSync(join(tmp, f), { throwIfNoEntry: false })?.size ?? 0),
+            0,
+          )
+        : 0;
       landed = [...store.list()].length;
-      if (landed >= 64 && staged >= 32) break;
+      if (landed >= 64 && staged >= 8 << 20) break;
     }
     child.kill('SIGKILL');
     const { signal, stderr } = await done;
     assert.equal(signal, 'SIGKILL', stderr);
-    assert.ok(landed >= 64 && staged >= 32, `killed mid-batch (landed ${landed}, staged ${staged})`);
+    assert.ok(landed >= 64 && staged >= 8 << 20, `killed mid-batch (landed ${landed}, staged ${staged})`);
     for (const d of store.list()) assert.equal(store.read(d).length, 1 << 20, `${d} is whole`);
     const gc = collectGarbage(store, { children: () => [], roots: store.list(), tmpMaxAgeMs: 0 });
     assert.equal(gc.removed, 0);

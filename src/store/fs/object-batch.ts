@@ -1,17 +1,13 @@
 /**
- * Batched writes to the disk store: the same staged-write protocol as
- * staged-file.ts, with the slow part (one fsync per file, then one per
- * directory, in turn) replaced by concurrent fsyncs on libuv's thread pool.
+ * Batched writes to the disk store. A batch of two or more objects becomes
+ * one pack file (packs.ts): each object is appended to a staged pack in tmp/
+ * as it is written (on libuv's thread pool, so the caller, a pack chunking on
+ * the main thread, never waits for the disk), and commit ends the pack with
+ * its index, fsyncs it once and renames it into packs/. A batch of one object
+ * (a streamed chunk) becomes a loose object the same way, staged and fsync'd
+ * on the thread pool and renamed into its shard on commit.
  *
- *   write   verify; skip objects present (mtime refreshed, as `write` does)
- *           or already staged; then, on the thread pool, create a new file
- *           in tmp/ (O_EXCL), write the bytes and fsync it, so the caller
- *           (a pack, chunking on the main thread) never waits for the disk.
- *   commit  wait for every fsync; rename each staged file onto its object
- *           path; fsync each directory that gained an entry (the shards, and
- *           the parents of directories made now) once.
- *
- * An object gets its name only by rename, after its bytes are durable, so a
+ * An object gets its name only by a rename after its bytes are durable, so a
  * crash or `kill -9` at any point leaves whole objects or tmp/ leftovers
  * (which gc removes), never a partial object. A crash between a rename and
  * its directory's fsync can lose the rename: the object is then missing,
@@ -27,84 +23,72 @@ import type { Digest } from '../../package/types.js';
 import { checkBytes } from '../digest.js';
 import { StoreError, type ObjectBatch, type Verifier } from '../types.js';
 import type { StoreLayout } from './layout.js';
+import type { PackEntry } from './pack-file.js';
+import { PackWriter } from './packs.js';
 import { ioError, isCode, stagedName, touchExisting } from './staged-file.js';
 
-/**
- * Staged files whose fd is kept open until its fsync is done. Beyond this,
- * a file is closed at once and reopened for its fsync at commit, so a large
- * batch cannot run out of file descriptors.
- */
-const MAX_IN_FLIGHT = 64;
-
-interface Staged {
-  path: string;
-  target: string;
-  /** Creating, writing and syncing the staged file, started at write time. */
-  synced: Promise<void>;
+/** What a batch needs from its store. */
+export interface BatchHost {
+  layout: StoreLayout;
+  /** The loose path of an object (validates the digest). */
+  pathOf(digest: Digest): string;
+  /** True when the object is stored (loose or packed), its mtime refreshed. */
+  touch(digest: Digest): boolean;
+  /** Makes a pack just published visible to the store's readers in this process. */
+  adoptPack(name: string, entries: PackEntry[]): void;
 }
 
 type BatchState = 'open' | 'committing' | 'closed';
 
 export class FsObjectBatch implements ObjectBatch {
-  readonly #staged = new Map<Digest, Staged>();
+  readonly #digests = new Set<Digest>();
+  /** The first object, held until a second one decides between a pack and a loose file. */
+  #first: { digest: Digest; bytes: Uint8Array } | undefined;
+  #pack: PackWriter | undefined;
   #state: BatchState = 'open';
-  #inFlight = 0;
-  readonly #waiting: (() => void)[] = [];
 
   constructor(
-    private readonly layout: StoreLayout,
-    private readonly pathOf: (digest: Digest) => string,
+    private readonly host: BatchHost,
     private readonly defaultVerify: Verifier,
   ) {}
 
   get staged(): number {
-    return this.#staged.size;
+    return this.#digests.size;
   }
 
   write(digest: Digest, bytes: Uint8Array, verify: Verifier = this.defaultVerify): void {
     this.#assertOpen('write to');
-    const target = this.pathOf(digest);
+    this.host.pathOf(digest);
     checkBytes(verify, digest, bytes, 'refused on write');
-    if (this.#staged.has(digest) || touchExisting(target)) return;
-    // Creating, writing and syncing the staged file all happen on libuv's
-    // thread pool: the caller (a pack chunking on the main thread) never
-    // waits for the disk. At most MAX_IN_FLIGHT files are open at once.
-    const path = join(this.layout.tmp, stagedName());
-    const synced = this.#throttle(() => stageAndSync(this.layout.tmp, path, bytes));
-    // Failures are reported by commit; until then they must not be unhandled.
-    synced.catch(() => {});
-    this.#staged.set(digest, { path, target, synced });
-  }
-
-  /** Runs `job` when fewer than MAX_IN_FLIGHT staged files are being written. */
-  #throttle(job: () => Promise<void>): Promise<void> {
-    const run = async (): Promise<void> => {
-      this.#inFlight++;
-      try {
-        await job();
-      } finally {
-        this.#inFlight--;
-        this.#waiting.shift()?.();
-      }
-    };
-    if (this.#inFlight < MAX_IN_FLIGHT) return run();
-    return new Promise<void>((resolve) => this.#waiting.push(resolve)).then(run);
+    if (this.#digests.has(digest) || this.host.touch(digest)) return;
+    this.#digests.add(digest);
+    if (!this.#pack && !this.#first) {
+      this.#first = { digest, bytes };
+      return;
+    }
+    if (!this.#pack) {
+      this.#pack = new PackWriter(this.host.layout.tmp, this.host.layout.packs);
+      this.#pack.add(this.#first!.digest, this.#first!.bytes);
+      this.#first = undefined;
+    }
+    this.#pack.add(digest, bytes);
   }
 
   async commit(): Promise<void> {
     this.#assertOpen('commit');
     this.#state = 'committing';
-    const staged = [...this.#staged.values()];
     try {
-      await settleAll(staged.map((s) => s.synced));
-      const dirs = new Set<string>();
-      await settleAll(staged.map((s) => this.#publish(s, dirs)));
-      await settleAll([...dirs].map(syncDir));
+      if (this.#pack) {
+        const { name, entries } = await this.#pack.finish();
+        this.host.adoptPack(name, entries);
+      } else if (this.#first) {
+        await this.#commitLoose(this.#first.digest, this.#first.bytes);
+      }
     } catch (e) {
-      // Renamed files are gone from tmp/; this removes only what did not land.
-      for (const s of staged) rmSync(s.path, { force: true });
-      throw ioError('commit', this.layout.objects, e);
+      throw ioError('commit', this.host.layout.root, e);
     } finally {
+      this.#first = undefined;
+      this.#pack = undefined;
       this.#state = 'closed';
     }
   }
@@ -112,34 +96,38 @@ export class FsObjectBatch implements ObjectBatch {
   async abort(): Promise<void> {
     if (this.#state !== 'open') return;
     this.#state = 'closed';
-    const staged = [...this.#staged.values()];
-    // Let the fsyncs in flight finish, so every fd is closed before the files go.
-    await Promise.allSettled(staged.map((s) => s.synced));
-    for (const s of staged) rmSync(s.path, { force: true });
+    this.#first = undefined;
+    await this.#pack?.abort();
+    this.#pack = undefined;
   }
 
-  /** Renames one staged file into its shard, making the shard when missing. */
-  async #publish(s: Staged, dirs: Set<string>): Promise<void> {
-    const shard = dirname(s.target);
+  /** One object as a loose file: staged and fsync'd, renamed into its shard, the shard fsync'd. */
+  async #commitLoose(digest: Digest, bytes: Uint8Array): Promise<void> {
+    const target = this.host.pathOf(digest);
+    const path = join(this.host.layout.tmp, stagedName());
+    await stageAndSync(this.host.layout.tmp, path, bytes);
+    const shard = dirname(target);
+    const dirs = [shard];
     try {
       try {
-        await rename(s.path, s.target);
+        await rename(path, target);
       } catch (e) {
         if (!isCode(e, 'ENOENT')) throw e;
         const created = await mkdir(shard, { recursive: true });
         // Each directory made now is an entry in its parent, up to the first one made.
         if (created !== undefined) {
-          for (let d = shard; d !== dirname(created) && d !== dirname(d);) dirs.add((d = dirname(d)));
+          for (let d = shard; d !== dirname(created) && d !== dirname(d);) dirs.push((d = dirname(d)));
         }
-        await rename(s.path, s.target);
+        await rename(path, target);
       }
     } catch (e) {
+      rmSync(path, { force: true });
       // Where rename cannot replace a read-only file (Windows), losing the
       // race to another writer of the same object is still success.
-      if (!touchExisting(s.target)) throw e;
-      return;
+      if (touchExisting(target)) return;
+      throw e;
     }
-    dirs.add(shard);
+    for (const d of dirs) await syncDir(d);
   }
 
   #assertOpen(what: string): void {
@@ -184,10 +172,4 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-/** Waits for every promise, then throws the first failure: nothing is left running. */
-async function settleAll(promises: Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(promises);
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }

@@ -42,6 +42,29 @@ export function writeFileStaged(tmpDir: string, target: string, bytes: Uint8Arra
   }
 }
 
+/**
+ * Replaces (or creates) `target` with `bytes` atomically but not durably: no
+ * fsync, so after a power cut the file may be missing or empty. For files
+ * that only matter while this process runs (leases), which readers must
+ * tolerate being damaged. Throws StoreError IO.
+ */
+export function writeFileVolatile(tmpDir: string, target: string, bytes: Uint8Array, mode = 0o644): void {
+  const { path, fd } = stageUnsynced(tmpDir, bytes, mode);
+  try {
+    closeSync(fd);
+    try {
+      renameSync(path, target);
+    } catch (e) {
+      if (!isCode(e, 'ENOENT')) throw e;
+      mkdirSync(dirname(target), { recursive: true });
+      renameSync(path, target);
+    }
+  } catch (e) {
+    rmSync(path, { force: true });
+    throw ioError('commit', target, e);
+  }
+}
+
 /** Writes bytes to a new file in tmpDir, fsync'd; returns its path. Throws StoreError IO. */
 export function stageFile(tmpDir: string, bytes: Uint8Array, mode = 0o644): string {
   const { path, fd } = stageUnsynced(tmpDir, bytes, mode);

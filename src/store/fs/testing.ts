@@ -4,9 +4,11 @@
  * process (or one that gets killed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Digest } from '../../package/types.js';
+import type { FsObjectStore } from './object-store.js';
 
 export function tempStoreDir(): { root: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), 'capsule-store-'));
@@ -67,4 +69,29 @@ export async function deadPid(): Promise<number> {
   await new Promise((resolve) => child.on('close', resolve));
   if (pid === undefined) throw new Error('spawn gave no pid');
   return pid;
+}
+
+/**
+ * Flips one byte of a stored object where it lies on disk (its own file or
+ * its range of a pack file), as a failing disk or a tamperer would; `at` is
+ * the byte's offset within the object (default: its middle). Returns the
+ * file changed.
+ */
+export function damageObject(store: FsObjectStore, digest: Digest, at?: number): string {
+  const where = store.locate(digest);
+  if (!where) throw new Error(`${digest} is not in the store`);
+  const pos = where.offset + (at ?? where.length >> 1);
+  const mode = statSync(where.path).mode;
+  chmodSync(where.path, 0o644);
+  const fd = openSync(where.path, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, pos);
+    b[0] = b[0]! ^ 0xff;
+    writeSync(fd, b, 0, 1, pos);
+  } finally {
+    closeSync(fd);
+    chmodSync(where.path, mode & 0o777);
+  }
+  return where.path;
 }

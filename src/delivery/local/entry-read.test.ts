@@ -1,0 +1,219 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { encodeChunk, nodeDecoders, sha256Digest } from '../../package/node.js';
+import { decodeChunkInto } from '../../package/codec.js';
+import { PackageError } from '../../package/errors.js';
+import { randomBytes } from '../../package/testing.js';
+import type { ChunkRef } from '../../package/types.js';
+import { runnableBytes, type ModuleLayout } from '../../runtime/module-stream.js';
+import { FsObjectStore } from '../../store/fs/object-store.js';
+import { MemoryObjectStore } from '../../store/memory.js';
+import { chunkVerifier } from '../../package/chunk-io.js';
+import { nodeHasher } from '../../package/hash-node.js';
+import { ChunkedModuleSource } from '../chunked-source.js';
+import { SharedEntryRead, type EntryReadJob } from './entry-read.js';
+
+const leb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return out;
+};
+const section = (id: number, body: number[] | Uint8Array) => [id, ...leb(body.length), ...body];
+const custom = (name: string, body: Uint8Array) =>
+  section(0, [...leb(name.length), ...new TextEncoder().encode(name), ...body]);
+
+/**
+ * A module with a custom section in the middle (kept out of the runnable
+ * bytes, but inside their range) and a large custom tail after the data
+ * section (never read), data big enough for many chunks.
+ */
+function moduleBytes(): Uint8Array {
+  // Compressible (mostly zeros), so chunks are stored zstd-encoded as well as raw.
+  const data = randomBytes(40_000, 'entry-read data').map((b, i) => (i % 4 ? 0 : b));
+  const segment = [0, 0x41, 0, 0x0b, ...leb(data.length), ...data]; // active, i32.const 0
+  return new Uint8Array([
+    0,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
+    ...section(5, [1, 1, 1, 4]), // memory: min 1, max 4
+    ...custom('middle', randomBytes(3_000, 'middle')),
+    ...section(11, [1, ...segment]),
+    ...custom('.debug_info', randomBytes(30_000, 'tail')),
+  ]);
+}
+
+/** `bytes` cut into chunks of `size`, encoded and written to `store`. */
+function chunked(
+  bytes: Uint8Array,
+  size: number,
+  store: { write(d: string, b: Uint8Array, v?: never): void },
+) {
+  const chunks: ChunkRef[] = [];
+  for (let at = 0; at < bytes.length; at += size) {
+    const plain = bytes.slice(at, at + size);
+    const digest = sha256Digest(plain);
+    (store.write as (d: string, b: Uint8Array, v: unknown) => void)(
+      digest,
+      encodeChunk(plain, at % (2 * size) === 0 ? 'zstd' : 'raw'),
+      chunkVerifier(nodeDecoders, nodeHasher),
+    );
+    chunks.push({ digest, size: plain.length });
+  }
+  return chunks;
+}
+
+/** What the streaming path yields for the same chunks: the reference. */
+async function reference(store: MemoryObjectStore | FsObjectStore, chunks: ChunkRef[], pages?: number) {
+  const { readChunk } = await import('../../package/chunk-io.js');
+  const src = new ChunkedModuleSource(
+    chunks,
+    async () => {},
+    (c) => readChunk(store, c, nodeDecoders, nodeHasher),
+  );
+  const layout: ModuleLayout = { customs: [], tail: 0 };
+  const parts: number[] = [];
+  for await (const p of runnableBytes(src, layout, pages)) parts.push(...p);
+  return { bytes: new Uint8Array(parts), layout };
+}
+
+test('the shared read yields what runnableBytes yields, custom sections left out, with and without a memory limit', async () => {
+  const store = new MemoryObjectStore({ verify: chunkVerifier(nodeDecoders, nodeHasher) });
+  const chunks = chunked(moduleBytes(), 1000, store);
+  for (const pages of [undefined, 2]) {
+    const want = await reference(store, chunks, pages);
+    const layout: ModuleLayout = { customs: [], tail: 0 };
+    const read = SharedEntryRead.start(store, '/nowhere', chunks, layout);
+    const got = await read.bytes(pages);
+    assert.deepEqual(got, want.bytes);
+    assert.deepEqual(layout, want.layout);
+    assert.deepEqual(
+      layout.customs.map((c) => c.name),
+      ['middle'],
+    );
+  }
+});
+
+test('the custom tail is never read, and a plain module is a view of the shared bytes', async () => {
+  const bytes = moduleBytes();
+  const store = new MemoryObjectStore({ verify: chunkVerifier(nodeDecoders, nodeHasher) });
+  const chunks = chunked(bytes, 1000, store);
+  const read: string[] = [];
+  const counting = Object.assign(Object.create(store) as MemoryObjectStore, {
+    read: (d: string, v?: (d: string, b: Uint8Array) => boolean) => {
+      read.push(d);
+      return store.read(d as never, v);
+    },
+  });
+  const layout: ModuleLayout = { customs: [], tail: 0 };
+  await SharedEntryRead.start(counting, '/nowhere', chunks, layout).bytes(undefined);
+  // Nothing after the data section; inside it, not the chunks that hold only the middle custom section.
+  const lastNeeded = Math.floor((layout.tail - 1) / 1000);
+  const indexes = new Set(read.map((d) => chunks.findIndex((c) => c.digest === d)));
+  assert.ok(Math.max(...indexes) === lastNeeded && lastNeeded < chunks.length - 20);
+  const middle = layout.customs.find((c) => c.name === 'middle')!;
+  const inside = [...Array(chunks.length).keys()].filter(
+    (k) => k * 1000 >= middle.start && (k + 1) * 1000 <= middle.end,
+  );
+  assert.ok(inside.length >= 2 && inside.every((k) => !indexes.has(k)));
+  assert.equal(indexes.size, lastNeeded + 1 - inside.length);
+
+  // No inner custom section and no limit: no copy.
+  const plain = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...section(5, [0, 1])]);
+  const out = await SharedEntryRead.start(store, '/nowhere', chunked(plain, 4, store), {
+    customs: [],
+    tail: 0,
+  }).bytes(undefined);
+  assert.deepEqual(out, plain);
+  assert.ok(out.buffer instanceof SharedArrayBuffer);
+});
+
+test('a helper thread reads chunks alongside, from its own store; the result is the same', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'capsule-entry-read-'));
+  try {
+    const store = new FsObjectStore(dir);
+    const chunks = chunked(moduleBytes(), 300, store);
+    const want = await reference(store, chunks);
+    let worker: Worker | undefined;
+    const helped = new Promise<void>((resolve, reject) => {
+      const layout: ModuleLayout = { customs: [], tail: 0 };
+      const url = new URL('./entry-read.js', import.meta.url).href;
+      const storeUrl = new URL('../../store/fs/object-store.js', import.meta.url).href;
+      const read = SharedEntryRead.start(store, dir, chunks, layout, (job: EntryReadJob) => {
+        const script = join(dir, 'helper.mjs');
+        writeFileSync(
+          script,
+          `import { workerData } from 'node:worker_threads';
+           const { readClaimed } = await import(${JSON.stringify(url)});
+           const { FsObjectStore } = await import(${JSON.stringify(storeUrl)});
+           readClaimed(workerData, new FsObjectStore(workerData.root));`,
+        );
+        worker = new Worker(script, { workerData: job });
+        worker.once('error', reject);
+        return true;
+      });
+      // Let the helper start first, so both threads take chunks.
+      worker!.once('online', () =>
+        setTimeout(() => {
+          read.bytes(undefined).then((got) => {
+            assert.deepEqual(got, want.bytes);
+            resolve();
+          }, reject);
+        }, 20),
+      );
+    });
+    await helped;
+    await worker?.terminate();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a flipped byte in a stored chunk fails the read; nothing is handed out', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'capsule-entry-read-'));
+  try {
+    const store = new FsObjectStore(dir);
+    const chunks = chunked(moduleBytes(), 1000, store);
+    // A chunk in the middle of the data section, zstd-encoded (even index) or raw.
+    for (const k of [20, 21]) {
+      const path = store.pathOf(chunks[k]!.digest);
+      const original = readFileSync(path);
+      const bad = Buffer.from(original);
+      bad[bad.length >> 1]! ^= 0x01;
+      chmodSync(path, 0o644);
+      writeFileSync(path, bad);
+      const read = SharedEntryRead.start(store, dir, chunks, { customs: [], tail: 0 });
+      await assert.rejects(read.bytes(undefined), /could not be read/);
+      writeFileSync(path, original);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('decodeChunkInto writes the plain bytes in place, and refuses another size', () => {
+  const plain = randomBytes(5000, 'into').map((b, i) => (i % 3 ? 0 : b));
+  for (const codec of ['zstd', 'gzip', 'raw'] as const) {
+    const stored = encodeChunk(plain, codec);
+    const out = new Uint8Array(plain.length);
+    decodeChunkInto(stored, out, nodeDecoders);
+    assert.deepEqual(out, plain);
+    assert.throws(
+      () => decodeChunkInto(stored, new Uint8Array(plain.length - 1), nodeDecoders),
+      (e: unknown) => e instanceof PackageError && e.code === 'CORRUPT_CHUNK',
+    );
+  }
+});
