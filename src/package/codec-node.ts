@@ -32,11 +32,6 @@ const zstdContext = (): DCtx =>
 /** Plain Uint8Array views: a Buffer's `slice` shares memory, a trap for callers expecting a copy. */
 const view = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
 
-/** Loads libzstd now (a pack worker does it before it says it is ready). */
-export function preloadZstd(): void {
-  zstdNapi();
-}
-
 export const nodeDecoders: ChunkDecoders = {
   zstd: (payload) => view(zstdNapi().decompress(payload)),
   gzip: (payload, maxSize) => view(gunzipSync(payload, { maxOutputLength: maxSize })),

@@ -1,15 +1,11 @@
 /**
  * Node adapter: a small pool of worker threads that encode chunks, so that
  * compression (the slowest stage of packing) runs beside chunking and
- * hashing. With no workers it encodes on the calling thread, and for a
- * small tree it does so too while no worker is ready yet: a worker takes
- * ~30 ms to start and load libzstd, which for a small tree is most of the
- * pack, so the calling thread does not wait for it but works on, and hands
- * work over once a worker says it is ready.
+ * hashing. With no workers it encodes on the calling thread.
  */
 import { Worker } from 'node:worker_threads';
 import type { EncodeCodec } from './codec-node.js';
-import { encodeRanges, type EncodeReply, type EncodeRequest, type ReadyMessage } from './pack-worker.js';
+import { encodeRanges, type EncodeReply, type EncodeRequest } from './pack-worker.js';
 
 interface Pending {
   resolve(stored: Uint8Array[]): void;
@@ -20,36 +16,20 @@ interface Pending {
 export class EncoderPool {
   private readonly workers: Worker[] = [];
   private readonly load: number[] = [];
-  private readonly ready: boolean[] = [];
-  private anyReady = false;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
-  /**
-   * `inlineUntilReady`: encode on the calling thread while no worker is
-   * ready (for small trees, where waiting for a worker is most of the pack);
-   * otherwise work queues for the workers from the start, so the calling
-   * thread goes on chunking.
-   */
   constructor(
     size: number,
     private readonly codec: EncodeCodec,
     private readonly level: number,
-    private readonly inlineUntilReady = false,
   ) {
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL('./pack-worker.js', import.meta.url));
-      const index = i;
-      w.on('message', (reply: EncodeReply | ReadyMessage) => {
-        if ('ready' in reply) {
-          this.ready[index] = true;
-          this.anyReady = true;
-        } else this.settle(reply);
-      });
+      w.on('message', (reply: EncodeReply) => this.settle(reply));
       w.on('error', (e) => this.failAll(e));
       this.workers.push(w);
       this.load.push(0);
-      this.ready.push(false);
     }
   }
 
@@ -76,7 +56,7 @@ export class EncoderPool {
    * until the promise settles.
    */
   encode(block: Uint8Array<SharedArrayBuffer>, ranges: number[]): Promise<Uint8Array[]> {
-    if (this.workers.length === 0 || (!this.anyReady && this.inlineUntilReady)) {
+    if (this.workers.length === 0) {
       try {
         const r = encodeRanges(block, ranges, this.codec, this.level);
         return Promise.resolve(split(r.stored, r.lengths));
@@ -84,10 +64,8 @@ export class EncoderPool {
         return Promise.reject(e as Error);
       }
     }
-    // The least loaded ready worker; before any is ready, the least loaded one.
-    let w = Math.max(0, this.ready.indexOf(true));
-    for (let i = 0; i < this.workers.length; i++)
-      if (this.ready[i] === this.ready[w] && this.load[i]! < this.load[w]!) w = i;
+    let w = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[w]!) w = i;
     const id = this.nextId++;
     this.load[w]!++;
     return new Promise((resolve, reject) => {

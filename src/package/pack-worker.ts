@@ -5,13 +5,11 @@
  * the same bytes, and sends the stored forms back in one buffer (transferred).
  * One message per block rather than per chunk: a message costs ~80 us.
  *
- * Message in:  EncodeRequest. Message out: EncodeReply, and first a
- * ReadyMessage once libzstd is loaded (until then the pool encodes on the
- * calling thread instead of queueing work behind the worker's start-up).
+ * Message in:  EncodeRequest. Message out: EncodeReply.
  */
 import { parentPort } from 'node:worker_threads';
 import { decodeChunk } from './codec.js';
-import { encodeChunk, nodeDecoders, preloadZstd, type EncodeCodec } from './codec-node.js';
+import { encodeChunk, nodeDecoders, type EncodeCodec } from './codec-node.js';
 
 export interface EncodeRequest {
   id: number;
@@ -23,10 +21,6 @@ export interface EncodeRequest {
 }
 
 /** `stored` holds the stored forms one after another; `lengths[i]` is the length of the i-th. */
-export interface ReadyMessage {
-  ready: true;
-}
-
 export type EncodeReply =
   { id: number; stored: Uint8Array; lengths: number[] } | { id: number; error: string };
 
@@ -70,8 +64,6 @@ export function encodeRanges(
 
 if (parentPort) {
   const port = parentPort;
-  preloadZstd();
-  port.postMessage({ ready: true } satisfies ReadyMessage);
   port.on('message', (req: EncodeRequest) => {
     let reply: EncodeReply;
     try {
