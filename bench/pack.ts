@@ -263,29 +263,26 @@ ${table}
 
 Reading it:
 
-- The **memory** rows are the pipeline itself. On two cores the main thread chunks and hashes
-  (about 1.8 ms of CPU per MB) while two workers compress and check each chunk (zstd-3 plus a
-  decode, about 4–5 ms per MB on compressible data, less on random data, which is stored RAW);
-  so text-heavy trees (Yosys) are compression-bound, and the mixed tree, with its random
-  binaries and duplicates, goes fastest. Other jobs share this VM; a busy moment halves a run.
-- The **disk** rows write through store batches (\`fs/object-batch.ts\`): each new chunk is
-  staged in tmp/ without fsync and its fsync starts at once on libuv's thread pool; a batch
-  (32 MB or 2048 objects) is committed in the background (wait for the fsyncs, rename each
-  object into its shard, fsync each touched shard once), and the layer index is written after
-  the last commit. Before batches (one staged write with its own fsync and directory fsync at a
-  time, on the main thread), on this machine the same day: Yosys gen/ **31**, share/ **12**,
-  mixed **54** MB/s (medians of 3; the previous, quieter run had 32, 33 and 94).
-- The disk rows are still short of 150 MB/s, and share/ furthest: its 337 new objects are 337
-  files, and on this shared disk (other jobs writing; a lone fsync took 0.2–3 ms during these
-  runs) creating, fsyncing and renaming them costs 100–150 ms, more than the 57 ms that
-  150 MB/s allows for 8.6 MB. A CPU profile of share/ into disk (\`node --cpu-prof\`) puts
-  13% of the main thread in \`open\` (creating staged files, 0.1–1 ms each while the
-  journal commits other files' fsyncs), then zstd and FastCDC; the fsyncs themselves run off
-  the main thread. A 32-thread pool (\`UV_THREADPOOL_SIZE=32\`) made 600 fsyncs 5x faster
-  in isolation but slowed share/ to 21 MB/s end to end (more journal commits stall the
-  creates), so the default pool is kept. Next steps: create staged files off the main thread
-  (in the encoder workers or on the pool), and a pack-file layout (many small chunks per file)
-  for trees of small files, which is a store format change.
+- The **memory** rows are the pipeline itself. A tree of 16 MB or more is compressed by two
+  worker threads while the main thread chunks and hashes (about 1.8 ms of CPU per MB); zstd-3
+  plus a decode check is about 4–5 ms per MB on compressible data, less on random data, which
+  is stored RAW. A smaller tree (share/) is compressed on the main thread: starting a worker
+  costs ~30 ms of CPU, most of such a pack (measured: one worker taking over once ready made
+  share/ slower, 89–118 against 120–174 MB/s). A share/ pack is ~55 ms of one core: zstd 13 ms,
+  FastCDC 11 ms, the decode check 8 ms, SHA-256 4 ms, the walk, the index and GC the rest.
+- The **disk** rows write through store batches into **pack files** (\`fs/object-batch.ts\`,
+  \`fs/packs.ts\`, docs/store.md): a batch's objects are appended to one staged file as they
+  come (on libuv's thread pool), and its commit writes the index, fsyncs the file once and
+  renames it into \`packs/\`; the layer index goes into the last batch, so a pack of share/ is
+  one file and one fsync. Before pack files, each new object was its own staged file (create,
+  fsync, rename, and an fsync of its shard directory), and on this disk the same trees gave:
+  Yosys gen/ **75**, share/ **25**, mixed **93** MB/s (5 runs, 2026-11-25), and 38–47 for
+  share/ on a quiet pass; before batches (one fsync'd write at a time): 31, 12 and 54.
+- The disk rows now sit 5–25% under the memory rows (the pack's fsync and the directories a
+  fresh store creates). mixed meets the 150 MB/s goal with room (240–290 on the day's passes);
+  share/ is at the goal in memory and just under it on disk (126–141 on disk across the day's
+  quiet passes): its pack takes 60–70 ms, and 150 MB/s allows 57 ms for its 8.6 MB, about
+  what one core needs for zstd-3, FastCDC, the decode check and hashing of it.
 - Dedup: a one-file change costs one chunk plus the new version's whole layer index (about
   140 bytes per chunk), which is most of what v2 adds. An index split by directory would
   make that cost proportional to the change.
