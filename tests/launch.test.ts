@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
-import { api, clientHome, sqliteTree, startServe } from './server-helpers.js';
+import { addUser, api, clientHome, packSqlite, push, sqliteTree, startServe } from './server-helpers.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 const sha256 = (text: string) => `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
@@ -24,19 +24,12 @@ test('the launch answer inlines manifest, layer index and profile for the entitl
   try {
     const { url } = server;
     const admin = clientHome(join(t.path, 'admin'), ADMIN);
-    const tree = sqliteTree(join(t.path, 'tree'));
-    const pack = ['pack', tree, '--name', 'sqlite', '--version', '1.0.0', '--entry', '/bin/sqlite3.wasm'];
-    assert.equal((await admin.run(pack)).code, 0);
+    await packSqlite(admin, sqliteTree(join(t.path, 'tree')));
     const rec = await admin.run(['profile', 'record', 'sqlite@1.0.0', '--', ':memory:', 'select 1;']);
     assert.equal(rec.code, 0, rec.stderr);
-    assert.equal((await admin.run(['push', 'sqlite@1.0.0', '--server', url])).code, 0);
-    const add = async (name: string) => {
-      const r = await admin.run(['admin', 'user', 'add', name, '--role', 'user', '--server', url, '--json']);
-      assert.equal(r.code, 0, r.stderr);
-      return (JSON.parse(r.stdout) as { token: string }).token;
-    };
-    const bob = await add('bob');
-    const carol = await add('carol');
+    await push(admin, 'sqlite@1.0.0', url);
+    const bob = await addUser(admin, url, 'bob', 'user');
+    const carol = await addUser(admin, url, 'carol', 'user');
     assert.equal((await admin.run(['admin', 'grant', 'sqlite', '--user', 'bob', '--server', url])).code, 0);
 
     const launch = await api(url, 'GET', '/packages/sqlite/1.0.0/launch', bob);
@@ -115,10 +108,8 @@ test('inline bytes that are not the object they claim are refused, and the objec
   const via = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   try {
     const admin = clientHome(join(t.path, 'admin'), ADMIN);
-    const tree = sqliteTree(join(t.path, 'tree'));
-    const pack = ['pack', tree, '--name', 'sqlite', '--version', '1.0.0', '--entry', '/bin/sqlite3.wasm'];
-    assert.equal((await admin.run(pack)).code, 0);
-    assert.equal((await admin.run(['push', 'sqlite@1.0.0', '--server', server.url])).code, 0);
+    await packSqlite(admin, sqliteTree(join(t.path, 'tree')));
+    await push(admin, 'sqlite@1.0.0', server.url);
     const user = clientHome(join(t.path, 'user'), ADMIN);
     const run = await user.run([
       'run',

@@ -1,4 +1,5 @@
 /** A real `capsule serve` process on 127.0.0.1 with an ephemeral port, for the server tests. */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,6 +61,46 @@ export function clientHome(dir: string, token?: string) {
   const run = (args: string[], opts: RunOpts = {}) =>
     capsule(args, { ...opts, env: { ...env, ...opts.env } });
   return { env, run };
+}
+
+type ClientHome = ReturnType<typeof clientHome>;
+
+/** Adds a user through the admin's CLI; returns the new user's token. */
+export async function addUser(
+  admin: ClientHome,
+  server: string,
+  name: string,
+  role: string,
+): Promise<string> {
+  const r = await admin.run(['admin', 'user', 'add', name, '--role', role, '--server', server, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { token: string }).token;
+}
+
+/** Packs `tree` as NAME@VERSION with the SQLite shell as its entry (/bin/sqlite3.wasm). */
+export async function packSqlite(
+  home: ClientHome,
+  tree: string,
+  name = 'sqlite',
+  version = '1.0.0',
+): Promise<void> {
+  const r = await home.run([
+    'pack',
+    tree,
+    '--name',
+    name,
+    '--version',
+    version,
+    '--entry',
+    '/bin/sqlite3.wasm',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** Pushes NAME@VERSION from `home` to `server`. */
+export async function push(home: ClientHome, ref: string, server: string): Promise<void> {
+  const r = await home.run(['push', ref, '--server', server]);
+  assert.equal(r.code, 0, r.stderr);
 }
 
 export function sqliteTree(dir: string, extra = ''): string {

@@ -9,7 +9,7 @@ import { Agent, request } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
-import { api, clientHome, sqliteTree, startServe } from './server-helpers.js';
+import { addUser, api, clientHome, packSqlite, push, sqliteTree, startServe } from './server-helpers.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 
@@ -17,37 +17,11 @@ const ADMIN = 'admin-token-for-tests-0123456789';
 async function seeded(dir: string, args: string[] = ['--allow-unsigned']) {
   const server = await startServe(join(dir, 'data'), args, { CAPSULE_ADMIN_TOKEN: ADMIN });
   const admin = clientHome(join(dir, 'admin'), ADMIN);
-  const addUser = async (name: string, role: string) => {
-    const r = await admin.run([
-      'admin',
-      'user',
-      'add',
-      name,
-      '--role',
-      role,
-      '--server',
-      server.url,
-      '--json',
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    return (JSON.parse(r.stdout) as { token: string }).token;
-  };
-  const pubToken = await addUser('pub', 'publisher');
-  const bobToken = await addUser('bob', 'user');
+  const pubToken = await addUser(admin, server.url, 'pub', 'publisher');
+  const bobToken = await addUser(admin, server.url, 'bob', 'user');
   const pub = clientHome(join(dir, 'pub'), pubToken);
-  const packed = await pub.run([
-    'pack',
-    sqliteTree(join(dir, 'tree')),
-    '--name',
-    'sqlite',
-    '--version',
-    '1.0.0',
-    '--entry',
-    '/bin/sqlite3.wasm',
-  ]);
-  assert.equal(packed.code, 0, packed.stderr);
-  const pushed = await pub.run(['push', 'sqlite@1.0.0', '--server', server.url]);
-  assert.equal(pushed.code, 0, pushed.stderr);
+  await packSqlite(pub, sqliteTree(join(dir, 'tree')));
+  await push(pub, 'sqlite@1.0.0', server.url);
   return { server, admin, pub, pubToken, bobToken, bob: clientHome(join(dir, 'bob'), bobToken) };
 }
 

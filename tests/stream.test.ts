@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
-import { api, clientHome, sqliteTree, startServe } from './server-helpers.js';
+import { addUser, api, clientHome, packSqlite, push, sqliteTree, startServe } from './server-helpers.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 
@@ -19,29 +19,14 @@ test('capsule run URL streams a package, then runs offline; refusals exit 125', 
   try {
     const { url } = server;
     const admin = clientHome(join(t.path, 'admin'), ADMIN);
-    const add = async (name: string, role: string) => {
-      const r = await admin.run(['admin', 'user', 'add', name, '--role', role, '--server', url, '--json']);
-      assert.equal(r.code, 0, r.stderr);
-      return (JSON.parse(r.stdout) as { token: string }).token;
-    };
-    const pub = clientHome(join(t.path, 'pub'), await add('pub', 'publisher'));
-    const bobToken = await add('bob', 'user');
+    const pub = clientHome(join(t.path, 'pub'), await addUser(admin, url, 'pub', 'publisher'));
+    const bobToken = await addUser(admin, url, 'bob', 'user');
     // A file the guest reads only on demand: /share/data.sql, read via `.read`.
     const tree = sqliteTree(join(t.path, 'tree'));
     mkdirSync(join(tree, 'share'));
     writeFileSync(join(tree, 'share/data.sql'), 'create table t(x);\ninsert into t values (40), (2);\n');
-    const packed = await pub.run([
-      'pack',
-      tree,
-      '--name',
-      'sqlite',
-      '--version',
-      '1.0.0',
-      '--entry',
-      '/bin/sqlite3.wasm',
-    ]);
-    assert.equal(packed.code, 0, packed.stderr);
-    assert.equal((await pub.run(['push', 'sqlite@1.0.0', '--server', url])).code, 0);
+    await packSqlite(pub, tree);
+    await push(pub, 'sqlite@1.0.0', url);
 
     // Not entitled yet, and no token at all: refused, clearly, with 125.
     const bob = clientHome(join(t.path, 'bob'), bobToken);

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { capsule, tempDir } from './helpers.js';
-import { clientHome, sqliteTree, startServe } from './server-helpers.js';
+import { clientHome, packSqlite, push, sqliteTree, startServe } from './server-helpers.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 
@@ -51,20 +51,8 @@ test('capsule serve over TLS: trusted clients push and stream; others are refuse
     const trusting = { NODE_EXTRA_CA_CERTS: certs.ca };
     const admin = clientHome(join(t.path, 'admin'), ADMIN);
     Object.assign(admin.env, trusting);
-    const tree = sqliteTree(join(t.path, 'tree'));
-    const packed = await admin.run([
-      'pack',
-      tree,
-      '--name',
-      'sqlite',
-      '--version',
-      '1.0.0',
-      '--entry',
-      '/bin/sqlite3.wasm',
-    ]);
-    assert.equal(packed.code, 0, packed.stderr);
-    const pushed = await admin.run(['push', 'sqlite@1.0.0', '--server', server.url]);
-    assert.equal(pushed.code, 0, pushed.stderr);
+    await packSqlite(admin, sqliteTree(join(t.path, 'tree')));
+    await push(admin, 'sqlite@1.0.0', server.url);
     const catalog = await admin.run(['catalog', '--server', server.url]);
     assert.equal(catalog.code, 0, catalog.stderr);
     assert.match(catalog.stdout, /sqlite/);
