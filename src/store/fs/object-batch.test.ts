@@ -7,7 +7,7 @@ import { digestOf } from '../store.case.test.js';
 import { StoreError } from '../types.js';
 import { collectGarbage } from './gc.js';
 import { FsObjectStore } from './object-store.js';
-import { finished, moduleUrl, spawnModule, tempStoreDir } from './testing.js';
+import { finished, moduleUrl, spawnModule, tempStoreDir, withFsStore } from './testing.js';
 
 runObjectBatchContract('FsObjectStore', () => {
   const dir = tempStoreDir();
@@ -16,20 +16,9 @@ runObjectBatchContract('FsObjectStore', () => {
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-function withDir(body: (root: string, store: FsObjectStore) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = tempStoreDir();
-    try {
-      await body(dir.root, new FsObjectStore(dir.root));
-    } finally {
-      dir.cleanup();
-    }
-  };
-}
-
 test(
   'a batch stages in tmp/ and leaves it empty after commit; objects are 0444',
-  withDir(async (root, store) => {
+  withFsStore(async (root, store) => {
     const batch = store.beginBatch();
     const b = enc('staged first');
     batch.write(digestOf(b), b);
@@ -43,7 +32,7 @@ test(
 
 test(
   'abort removes the staged files',
-  withDir(async (root, store) => {
+  withFsStore(async (root, store) => {
     const batch = store.beginBatch();
     for (let i = 0; i < 10; i++) batch.write(digestOf(enc(`x${i}`)), enc(`x${i}`));
     await batch.abort();
@@ -55,7 +44,7 @@ test(
 
 test(
   'a batch larger than the open-file allowance commits whole',
-  withDir(async (root, store) => {
+  withFsStore(async (root, store) => {
     const batch = store.beginBatch();
     const objects = Array.from({ length: 600 }, (_, i) => enc(`object ${i}`));
     for (const b of objects) batch.write(digestOf(b), b);
@@ -67,7 +56,7 @@ test(
 
 test(
   'a failed loose commit is IO and leaves no staged file',
-  withDir(async (root, store) => {
+  withFsStore(async (root, store) => {
     const blocked = enc('cannot land');
     const hex = digestOf(blocked).slice('sha256:'.length);
     // A file where the shard directory should be makes that rename fail.
@@ -83,7 +72,7 @@ test(
 
 test(
   'two or more objects become one pack file; a lone object a loose one',
-  withDir(async (root, store) => {
+  withFsStore(async (root, store) => {
     const many = Array.from({ length: 50 }, (_, i) => enc(`packed ${i}`));
     const batch = store.beginBatch();
     for (const b of many) batch.write(digestOf(b), b);
@@ -112,7 +101,7 @@ test(
 
 test(
   'a failed pack commit is IO, leaves no staged file, and no object of it lands',
-  withDir(async (root, store) => {
+  withFsStore(async (root, store) => {
     // A file where packs/ should be makes the pack's rename fail.
     writeFileSync(join(root, 'packs'), 'in the way');
     const objects = [enc('one'), enc('two'), enc('three')];
@@ -141,7 +130,7 @@ const endlessBatches = (root: string): string => `
 
 test(
   'kill -9 during batch commits leaves only whole objects',
-  withDir(async (root, store) => {
+  withFsStore(async (root, store) => {
     const child = spawnModule(endlessBatches(root));
     const done = finished(child);
     const tmp = join(root, 'tmp');

@@ -14,7 +14,7 @@ import { StoreError } from '../types.js';
 import { digestOf, expectStoreError, runObjectStoreContract } from '../store.case.test.js';
 import { FsObjectStore } from './object-store.js';
 import { collectGarbage } from './gc.js';
-import { finished, moduleUrl, printed, spawnModule, tempStoreDir } from './testing.js';
+import { finished, moduleUrl, printed, spawnModule, tempStoreDir, withFsStore } from './testing.js';
 
 runObjectStoreContract('FsObjectStore', () => {
   const dir = tempStoreDir();
@@ -23,20 +23,9 @@ runObjectStoreContract('FsObjectStore', () => {
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-function withDir(body: (root: string, store: FsObjectStore) => void | Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = tempStoreDir();
-    try {
-      await body(dir.root, new FsObjectStore(dir.root));
-    } finally {
-      dir.cleanup();
-    }
-  };
-}
-
 test(
   'objects live at objects/sha256/<first two hex>/<hex>, read-only, with nothing left in tmp/',
-  withDir((root, store) => {
+  withFsStore((root, store) => {
     const bytes = enc('sharded');
     const d = digestOf(bytes);
     store.write(d, bytes);
@@ -51,7 +40,7 @@ test(
 
 test(
   'a flipped byte on disk is CORRUPT naming the digest, and the bytes are not returned',
-  withDir((_root, store) => {
+  withFsStore((_root, store) => {
     const bytes = enc('precious data, verified on every read');
     const d = digestOf(bytes);
     store.write(d, bytes);
@@ -75,7 +64,7 @@ test(
 
 test(
   'hostile digests never become paths',
-  withDir((root, store) => {
+  withFsStore((root, store) => {
     mkdirSync(join(root, 'objects', 'sha256'), { recursive: true });
     const before = readdirSync(root).sort();
     for (const bad of ['sha256:../../x', 'sha256:../../../escape', `sha256:${'0'.repeat(62)}/..`]) {
@@ -89,7 +78,7 @@ test(
 
 test(
   'stray files in the objects tree are not listed',
-  withDir((root, store) => {
+  withFsStore((root, store) => {
     const bytes = enc('real');
     const d = digestOf(bytes);
     store.write(d, bytes);
@@ -108,7 +97,7 @@ test(
 
 test(
   'a failed commit is aborted: no object, no staged file',
-  withDir((root, store) => {
+  withFsStore((root, store) => {
     const bytes = enc('cannot land');
     const d = digestOf(bytes);
     const hex = d.slice('sha256:'.length);
@@ -123,7 +112,7 @@ test(
 
 test(
   're-writing an existing object refreshes its mtime (gc grace) without rewriting it',
-  withDir((_root, store) => {
+  withFsStore((_root, store) => {
     const bytes = enc('old');
     const d = digestOf(bytes);
     store.write(d, bytes);
@@ -149,7 +138,7 @@ const endlessWriter = (root: string): string => `
 
 test(
   'kill -9 in the middle of a write leaves no visible partial object',
-  withDir(async (root, store) => {
+  withFsStore(async (root, store) => {
     const child = spawnModule(endlessWriter(root));
     const done = finished(child);
     const tmp = join(root, 'tmp');
@@ -191,7 +180,7 @@ const sameObjectWriter = (root: string): string => `
 
 test(
   'two processes writing the same 20 MB object at once both succeed; the object is intact',
-  withDir(async (root, store) => {
+  withFsStore(async (root, store) => {
     const children = [spawnModule(sameObjectWriter(root)), spawnModule(sameObjectWriter(root))];
     const results = children.map(finished);
     await Promise.all(children.map((c) => printed(c, 'ready')));

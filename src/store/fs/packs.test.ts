@@ -7,7 +7,7 @@ import { StoreError } from '../types.js';
 import { collectGarbage } from './gc.js';
 import { FsObjectStore } from './object-store.js';
 import { PACK_ENTRY_SIZE, PACK_FOOTER_SIZE } from './pack-file.js';
-import { damageObject, tempStoreDir } from './testing.js';
+import { damageObject, withFsStore } from './testing.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -20,23 +20,12 @@ async function packed(store: FsObjectStore, objects: Uint8Array[]): Promise<stri
   return where.path;
 }
 
-function withStore(body: (root: string, store: FsObjectStore) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = tempStoreDir();
-    try {
-      await body(dir.root, new FsObjectStore(dir.root));
-    } finally {
-      dir.cleanup();
-    }
-  };
-}
-
 const isError = (code: string, digest?: string) => (e: unknown) =>
   e instanceof StoreError && e.code === code && (digest === undefined || e.digest === digest);
 
 test(
   'a flipped byte inside a packed object is CORRUPT for that object only, naming the pack',
-  withStore(async (_root, store) => {
+  withFsStore(async (_root, store) => {
     const objects = Array.from({ length: 20 }, (_, i) => enc(`object number ${i}`.repeat(10)));
     const pack = await packed(store, objects);
     const victim = digestOf(objects[7]!);
@@ -53,7 +42,7 @@ test(
 
 test(
   'a damaged or hostile pack index is never followed: its objects are missing and the pack is reported',
-  withStore(async (root, store) => {
+  withFsStore(async (root, store) => {
     const objects = Array.from({ length: 5 }, (_, i) => enc(`indexed ${i}`));
     const pack = await packed(store, objects);
     const bytes = readFileSync(pack);
@@ -87,7 +76,7 @@ test(
 
 test(
   'a pack written by another process is found by a store that had already listed packs/',
-  withStore(async (root, store) => {
+  withFsStore(async (root, store) => {
     const first = [enc('a1'), enc('a2')];
     await packed(store, first);
     const reader = new FsObjectStore(root);
@@ -101,7 +90,7 @@ test(
 
 test(
   'gc rewrites a pack without its dead objects; survivors stay readable, also to a store that listed it before',
-  withStore(async (root, store) => {
+  withFsStore(async (root, store) => {
     const live = Array.from({ length: 6 }, (_, i) => enc(`live ${i}`));
     const dead = Array.from({ length: 4 }, (_, i) => enc(`dead ${i}`));
     const oldPack = await packed(store, [...live, ...dead]);
@@ -131,7 +120,7 @@ test(
 
 test(
   'rewriting a packed object refreshes its pack (gc grace), and a young pack is kept whole',
-  withStore(async (_root, store) => {
+  withFsStore(async (_root, store) => {
     const objects = [enc('kept 1'), enc('kept 2')];
     const pack = await packed(store, objects);
     const old = new Date(Date.now() - 2 * 3_600_000);

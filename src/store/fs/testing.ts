@@ -8,11 +8,25 @@ import { chmodSync, closeSync, mkdtempSync, openSync, readSync, rmSync, statSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Digest } from '../../package/types.js';
-import type { FsObjectStore } from './object-store.js';
+import { FsObjectStore } from './object-store.js';
 
 export function tempStoreDir(): { root: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), 'capsule-store-'));
   return { root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** A test body run on a fresh disk store in a throwaway directory (removed afterwards). */
+export function withFsStore(
+  body: (root: string, store: FsObjectStore) => void | Promise<void>,
+): () => Promise<void> {
+  return async () => {
+    const dir = tempStoreDir();
+    try {
+      await body(dir.root, new FsObjectStore(dir.root));
+    } finally {
+      dir.cleanup();
+    }
+  };
 }
 
 /** The file URL of a compiled module next to this one, for a child's `import`. */
