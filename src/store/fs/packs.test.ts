@@ -6,6 +6,7 @@ import { digestOf } from '../store.case.test.js';
 import { StoreError } from '../types.js';
 import { collectGarbage } from './gc.js';
 import { FsObjectStore } from './object-store.js';
+import { writePackSync } from './packs.js';
 import { PACK_ENTRY_SIZE, PACK_FOOTER_SIZE } from './pack-file.js';
 import { damageObject, withFsStore } from './testing.js';
 
@@ -130,5 +131,34 @@ test(
     const gc = collectGarbage(store, { children: () => [] });
     assert.equal(gc.removed, 0);
     assert.equal(gc.young, 2);
+  }),
+);
+
+test(
+  'an object in two packs (two processes packed it at once) is listed once, read from either, and gc removes it from both',
+  withFsStore(async (root, store) => {
+    const shared = enc('in both packs');
+    const a = [shared, enc('only in a')];
+    const b = [shared, enc('only in b')];
+    await packed(store, a);
+    // Another process that had not seen the first pack: its pack holds the shared object too.
+    writePackSync(
+      store.layout.tmp,
+      store.layout.packs,
+      b.map((x) => ({ digest: digestOf(x), bytes: x })),
+    );
+    assert.equal(readdirSync(join(root, 'packs')).length, 2);
+    const fresh = new FsObjectStore(root);
+    assert.equal([...fresh.list()].filter((d) => d === digestOf(shared)).length, 1);
+    assert.deepEqual(fresh.read(digestOf(shared)), shared);
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    for (const p of readdirSync(join(root, 'packs'))) utimesSync(join(root, 'packs', p), old, old);
+    const gc = collectGarbage(fresh, { children: () => [], roots: [digestOf(a[1]!), digestOf(b[1]!)] });
+    assert.deepEqual(gc.removedDigests, [digestOf(shared)]);
+    for (const s of [fresh, store, new FsObjectStore(root)]) {
+      assert.equal(s.has(digestOf(shared)), false);
+      assert.deepEqual(s.read(digestOf(a[1]!)), a[1]);
+      assert.deepEqual(s.read(digestOf(b[1]!)), b[1]);
+    }
   }),
 );
