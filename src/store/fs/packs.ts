@@ -209,9 +209,17 @@ export class PackSet {
       try {
         this.#add({ name, path: join(this.dir, name), entries: this.#load(name) });
       } catch (e) {
+        const fd = this.#fds.get(name);
+        if (fd !== undefined) {
+          this.#fds.delete(name);
+          closeQuietly(fd);
+        }
         if (isCode(e, 'ENOENT')) continue; // removed while listing
-        if (!(e instanceof BadPackError)) throw ioError('read', join(this.dir, name), e);
-        this.#bad.set(name, e.message);
+        // Damaged, or unreadable (permissions, I/O): reported, and the other packs still serve.
+        this.#bad.set(
+          name,
+          e instanceof BadPackError ? e.message : `cannot read it: ${(e as Error).message}`,
+        );
       }
     }
   }
@@ -361,13 +369,20 @@ export class PackWriter {
     this.#pending.push(packTrailer(this.#entries, this.#end));
     this.#flush();
     await this.#writes;
-    if (this.#failed !== undefined) throw ioError('write', this.#path, this.#failed);
-    const fh = await this.#file!;
+    const fh = await this.#file!.catch((e: unknown) => {
+      this.#failed ??= e;
+      return undefined;
+    });
     try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+      if (this.#failed !== undefined) throw this.#failed;
+      await fh!.sync();
+    } catch (e) {
+      // A full disk or a failing device: nothing of the pack is left behind.
+      await fh?.close().catch(() => {});
+      rmSync(this.#path, { force: true });
+      throw ioError('write', this.#path, e);
     }
+    await fh!.close();
     const name = newPackName();
     const target = join(this.packsDir, name);
     try {
