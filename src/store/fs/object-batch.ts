@@ -23,7 +23,6 @@ import type { Digest } from '../../package/types.js';
 import { checkBytes } from '../digest.js';
 import { StoreError, type ObjectBatch, type Verifier } from '../types.js';
 import type { StoreLayout } from './layout.js';
-import type { PackEntry } from './pack-file.js';
 import { PackWriter } from './packs.js';
 import { ioError, isCode, stagedName, touchExisting } from './staged-file.js';
 
@@ -35,7 +34,7 @@ export interface BatchHost {
   /** True when the object is stored (loose or packed), its mtime refreshed. */
   touch(digest: Digest): boolean;
   /** Makes a pack just published visible to the store's readers in this process. */
-  adoptPack(name: string, entries: PackEntry[]): void;
+  adoptPack(name: string): void;
 }
 
 type BatchState = 'open' | 'committing' | 'closed';
@@ -79,8 +78,8 @@ export class FsObjectBatch implements ObjectBatch {
     this.#state = 'committing';
     try {
       if (this.#pack) {
-        const { name, entries } = await this.#pack.finish();
-        this.host.adoptPack(name, entries);
+        const { name } = await this.#pack.finish();
+        this.host.adoptPack(name);
       } else if (this.#first) {
         await this.#commitLoose(this.#first.digest, this.#first.bytes);
       }

@@ -120,7 +120,7 @@ export class FsObjectStore implements ObjectStore {
         layout: this.layout,
         pathOf: (d) => this.pathOf(d),
         touch: (d) => this.touch(d),
-        adoptPack: (name, entries) => this.#packs.adopt(name, entries),
+        adoptPack: (name) => this.#packs.adopt(name),
       },
       this.#verify,
     );

@@ -19,7 +19,9 @@
  * fsync'd): it appears whole or not at all. Its objects are verified on every
  * read like loose ones; the index's own SHA-256, and the bounds checked here,
  * keep a damaged or hostile index from pointing anywhere but into the pack's
- * own object area.
+ * own object area. A lookup searches the index in place (binary search over
+ * the sorted digests), so opening a pack costs reading and hashing its index,
+ * not parsing it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Digest } from '../../package/types.js';
@@ -95,15 +97,21 @@ export function parsePackFooter(
   return { indexOffset, count };
 }
 
-/**
- * Checks a pack's index (its checksum, order and bounds) and returns its
- * entries. `footer` is the same footer parsePackFooter read.
- */
-export function parsePackIndex(index: Uint8Array, footer: Uint8Array, indexOffset: number): PackEntry[] {
-  const ix = Buffer.from(index.buffer, index.byteOffset, index.length);
+/** Checks a pack's index against the checksum in its footer (the one parsePackFooter read). */
+export function checkPackIndex(index: Uint8Array, footer: Uint8Array): void {
   const f = Buffer.from(footer.buffer, footer.byteOffset, footer.length);
-  if (!createHash('sha256').update(ix).digest().equals(f.subarray(16, 48)))
+  if (!createHash('sha256').update(index).digest().equals(f.subarray(16, 48)))
     throw new BadPackError('the index does not match its checksum');
+  if (index.length % PACK_ENTRY_SIZE !== 0) throw new BadPackError('the index has a partial entry');
+}
+
+/**
+ * A pack's entries, with their order and bounds checked (objects end by
+ * `indexOffset`). Lookups search the index in place instead (packs.ts);
+ * this is for listings and gc.
+ */
+export function parsePackIndex(index: Uint8Array, indexOffset: number): PackEntry[] {
+  const ix = Buffer.from(index.buffer, index.byteOffset, index.length);
   if (ix.length % PACK_ENTRY_SIZE !== 0) throw new BadPackError('the index has a partial entry');
   const entries: PackEntry[] = [];
   let previous = '';

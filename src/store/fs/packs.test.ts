@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,6 +54,18 @@ test(
       // An offset pointing into the header, with the checksum left as it was.
       ['index checksum', (b) => b.writeBigUInt64LE(0n, indexAt + 32)],
       ['footer magic', (b) => (b[size - 1] = 0)],
+      // A hostile index: every entry points into the header, and the checksum is made to match.
+      [
+        'consistent but out of bounds',
+        (b) => {
+          for (let at = indexAt; at < size - PACK_FOOTER_SIZE; at += PACK_ENTRY_SIZE)
+            b.writeBigUInt64LE(0n, at + 32);
+          const sum = createHash('sha256')
+            .update(b.subarray(indexAt, size - PACK_FOOTER_SIZE))
+            .digest();
+          sum.copy(b, size - PACK_FOOTER_SIZE + 16);
+        },
+      ],
       ['truncated', () => {}],
     ];
     for (const [what, damage] of cases) {

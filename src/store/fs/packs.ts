@@ -37,6 +37,7 @@ import {
   newPackName,
   packHeader,
   packTrailer,
+  checkPackIndex,
   parsePackFooter,
   parsePackIndex,
   type PackEntry,
@@ -46,7 +47,10 @@ import { closeQuietly, fsyncDir, ioError, isCode, stageFile, stagedName } from '
 export interface Pack {
   name: string;
   path: string;
-  entries: PackEntry[];
+  /** The raw index: 44-byte entries sorted by digest (pack-file.ts), searched in place. */
+  index: Buffer;
+  /** Where the object area ends (the index's offset): no entry may reach past it. */
+  end: number;
 }
 
 export interface PackedObject {
@@ -58,8 +62,39 @@ export interface PackedObject {
 /** Open descriptors kept for reading; beyond this the least recently opened is closed. */
 const MAX_OPEN = 32;
 
+/**
+ * The entry for `key` (a digest's 32 bytes) in a pack's index, by binary
+ * search; 'bad' when the entry points outside the object area (a hostile
+ * index whose checksum was made to match).
+ */
+function find(pack: Pack, key: Buffer): { offset: number; length: number } | 'bad' | undefined {
+  const ix = pack.index;
+  let lo = 0;
+  let hi = ix.length / PACK_ENTRY_SIZE - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = mid * PACK_ENTRY_SIZE;
+    const c = ix.compare(key, 0, 32, at, at + 32);
+    if (c < 0) lo = mid + 1;
+    else if (c > 0) hi = mid - 1;
+    else {
+      const offset = Number(ix.readBigUInt64LE(at + 32));
+      const length = ix.readUInt32LE(at + 40);
+      if (offset < PACK_HEADER_SIZE || offset + length > pack.end) return 'bad';
+      return { offset, length };
+    }
+  }
+  return undefined;
+}
+
+/** Every entry of a pack, fully checked (order, bounds); for gc and listings. */
+function entriesOf(pack: Pack): PackEntry[] {
+  return parsePackIndex(pack.index, pack.end);
+}
+
 export class PackSet {
-  readonly #byDigest = new Map<Digest, PackedObject>();
+  /** Objects found so far, by digest: later lookups of the same object cost one Map lookup. */
+  readonly #found = new Map<Digest, PackedObject>();
   readonly #packs = new Map<string, Pack>();
   /** Packs that failed to load, by name: why. Retried only when their name reappears after vanishing. */
   readonly #bad = new Map<string, string>();
@@ -69,9 +104,9 @@ export class PackSet {
 
   constructor(readonly dir: string) {}
 
-  /** Where `digest` is packed as far as this process knows, without looking at the disk. */
+  /** Where `digest` is packed as far as this process has looked, without looking at the disk. */
   known(digest: Digest): PackedObject | undefined {
-    return this.#byDigest.get(digest);
+    return this.#found.get(digest);
   }
 
   /**
@@ -80,23 +115,26 @@ export class PackSet {
    * rewritten it), so that a store never claims an object it lost.
    */
   present(digest: Digest): PackedObject | undefined {
-    const known = this.#byDigest.get(digest);
+    const known = this.#found.get(digest);
     if (known && statSync(known.pack.path, { throwIfNoEntry: false })) return known;
     return this.locate(digest, known !== undefined);
   }
 
   /** Where `digest` is packed, or undefined. `fresh` re-lists packs/ even if it looks unchanged. */
   locate(digest: Digest, fresh = false): PackedObject | undefined {
-    const hit = this.#byDigest.get(digest);
-    if (hit && !fresh) return hit;
+    if (!fresh) {
+      const hit = this.#found.get(digest);
+      if (hit) return hit;
+    }
     this.refresh(fresh);
-    return this.#byDigest.get(digest);
+    return this.#search(digest);
   }
 
   /** Every packed digest (each once), after re-listing packs/. */
   digests(): Digest[] {
-    this.refresh(true);
-    return [...this.#byDigest.keys()];
+    const all = new Set<Digest>();
+    for (const pack of this.all()) for (const e of this.#entries(pack) ?? []) all.add(e.digest);
+    return [...all];
   }
 
   /** Every pack, after re-listing packs/. */
@@ -107,7 +145,7 @@ export class PackSet {
 
   /** Packs whose footer or index is damaged: their objects are not readable. */
   problems(): { path: string; why: string }[] {
-    this.refresh(true);
+    for (const pack of this.all()) this.#entries(pack); // an index's order and bounds are checked in full here
     return [...this.#bad].map(([name, why]) => ({ path: join(this.dir, name), why }));
   }
 
@@ -145,8 +183,8 @@ export class PackSet {
   }
 
   /** Makes a pack this process just published visible at once, without a listing. */
-  adopt(name: string, entries: PackEntry[]): void {
-    this.#add({ name, path: join(this.dir, name), entries });
+  adopt(name: string): void {
+    this.#packs.set(name, this.#load(name));
   }
 
   /**
@@ -159,15 +197,16 @@ export class PackSet {
   remove(dead: ReadonlySet<Digest>, tmpDir: string): void {
     let changed = false;
     for (const pack of this.all()) {
-      const keep = pack.entries.filter((e) => !dead.has(e.digest));
-      if (keep.length === pack.entries.length) continue;
+      const entries = this.#entries(pack);
+      if (!entries) continue;
+      const keep = entries.filter((e) => !dead.has(e.digest));
+      if (keep.length === entries.length) continue;
       if (keep.length > 0) {
         const objects = keep.map((e) => ({
           digest: e.digest,
           bytes: this.#readAt({ pack, offset: e.offset, length: e.length }),
         }));
-        const written = writePackSync(tmpDir, this.dir, objects);
-        this.adopt(written.name, written.entries);
+        this.adopt(writePackSync(tmpDir, this.dir, objects).name);
       }
       this.#drop(pack.name);
       changed = true;
@@ -207,13 +246,9 @@ export class PackSet {
     for (const name of present) {
       if (this.#packs.has(name) || this.#bad.has(name)) continue;
       try {
-        this.#add({ name, path: join(this.dir, name), entries: this.#load(name) });
+        this.#packs.set(name, this.#load(name));
       } catch (e) {
-        const fd = this.#fds.get(name);
-        if (fd !== undefined) {
-          this.#fds.delete(name);
-          closeQuietly(fd);
-        }
+        this.#closeFd(name);
         if (isCode(e, 'ENOENT')) continue; // removed while listing
         // Damaged, or unreadable (permissions, I/O): reported, and the other packs still serve.
         this.#bad.set(
@@ -224,7 +259,42 @@ export class PackSet {
     }
   }
 
-  #load(name: string): PackEntry[] {
+  /** The first pack (in the order they were found) that holds `digest`. */
+  #search(digest: Digest): PackedObject | undefined {
+    const key = Buffer.from(digest.slice('sha256:'.length), 'hex');
+    for (const pack of this.#packs.values()) {
+      const hit = find(pack, key);
+      if (hit === 'bad') {
+        this.#markBad(pack, 'the index places an object outside the object area');
+        continue;
+      }
+      if (hit) {
+        const at = { pack, ...hit };
+        this.#found.set(digest, at);
+        return at;
+      }
+    }
+    return undefined;
+  }
+
+  /** A pack's entries, or undefined (and the pack set aside as damaged) when its index is not well formed. */
+  #entries(pack: Pack): PackEntry[] | undefined {
+    try {
+      return entriesOf(pack);
+    } catch (e) {
+      if (!(e instanceof BadPackError)) throw e;
+      this.#markBad(pack, e.message);
+      return undefined;
+    }
+  }
+
+  #markBad(pack: Pack, why: string): void {
+    this.#drop(pack.name);
+    this.#bad.set(pack.name, why);
+  }
+
+  /** Reads a pack's footer and index (checked against its checksum); entries are searched in place. */
+  #load(name: string): Pack {
     const fd = this.#fd(name);
     const size = fstatSync(fd).size;
     if (size < PACK_HEADER_SIZE + PACK_FOOTER_SIZE)
@@ -232,38 +302,26 @@ export class PackSet {
     const footer = readExactly(fd, PACK_FOOTER_SIZE, size - PACK_FOOTER_SIZE);
     const { indexOffset, count } = parsePackFooter(footer, size);
     const index = readExactly(fd, count * PACK_ENTRY_SIZE, indexOffset);
-    return parsePackIndex(index, footer, indexOffset);
-  }
-
-  #add(pack: Pack): void {
-    this.#packs.set(pack.name, pack);
-    for (const e of pack.entries) {
-      if (!this.#byDigest.has(e.digest))
-        this.#byDigest.set(e.digest, { pack, offset: e.offset, length: e.length });
-    }
+    checkPackIndex(index, footer);
+    return {
+      name,
+      path: join(this.dir, name),
+      index: Buffer.from(index.buffer, index.byteOffset, index.length),
+      end: indexOffset,
+    };
   }
 
   #drop(name: string): void {
-    const pack = this.#packs.get(name);
-    if (!pack) return;
-    this.#packs.delete(name);
-    for (const e of pack.entries) {
-      if (this.#byDigest.get(e.digest)?.pack !== pack) continue;
-      this.#byDigest.delete(e.digest);
-      // Another pack may hold the same object (two processes packed it at once).
-      for (const other of this.#packs.values()) {
-        const again = other.entries.find((o) => o.digest === e.digest);
-        if (again) {
-          this.#byDigest.set(e.digest, { pack: other, offset: again.offset, length: again.length });
-          break;
-        }
-      }
-    }
+    if (!this.#packs.delete(name)) return;
+    for (const [d, at] of this.#found) if (at.pack.name === name) this.#found.delete(d);
+    this.#closeFd(name);
+  }
+
+  #closeFd(name: string): void {
     const fd = this.#fds.get(name);
-    if (fd !== undefined) {
-      this.#fds.delete(name);
-      closeQuietly(fd);
-    }
+    if (fd === undefined) return;
+    this.#fds.delete(name);
+    closeQuietly(fd);
   }
 
   #readAt(at: PackedObject): Uint8Array {
