@@ -3,29 +3,9 @@ import type { RemoteClient } from '../../delivery/remote/client.js';
 import { isChannelName } from '../../delivery/remote/select.js';
 import { parsePackageRef } from '../../delivery/local/resolve.js';
 import { SEMVER_RE } from '../../package/types.js';
+import type { UsageRow } from '../../server/metadata/types.js';
+import type { ChannelsView } from '../../server/routes/channels.js';
 import { CliError } from '../errors.js';
-
-interface ChannelsView {
-  app: string;
-  channels: {
-    name: string;
-    version: string | null;
-    history: { version: string; at: string; by: string; rolledBackAt: string | null }[];
-  }[];
-  yanked: string[];
-  latest: string | null;
-  default: string | null;
-}
-
-interface UsageRow {
-  app: string;
-  version: string;
-  user: string;
-  mode: string;
-  launches: number;
-  first: string;
-  last: string;
-}
 
 export interface AdminAppArgs {
   positionals: string[];

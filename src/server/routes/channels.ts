@@ -39,8 +39,21 @@ function versionParam(ctx: RequestContext, app: string, value: string): string {
 
 const yankedSet = (meta: MetadataStore, app: string) => new Set(meta.yanked(app).map((y) => y.version));
 
+/** GET /admin/apps/{app}/channels: an app's channels, yanked versions, and what a client without a channel gets. */
+export interface ChannelsView {
+  app: string;
+  channels: {
+    name: string;
+    version: string | null;
+    history: { version: string; at: string; by: string; rolledBackAt: string | null }[];
+  }[];
+  yanked: string[];
+  latest: string | null;
+  default: string | null;
+}
+
 /** An app's channels as the admin API shows them, with what a client without a channel gets. */
-function describeChannels(meta: MetadataStore, app: string) {
+function describeChannels(meta: MetadataStore, app: string): ChannelsView {
   const yanked = yankedSet(meta, app);
   const channels = meta.channels(app);
   const versions = meta

@@ -3,18 +3,7 @@ import { enc, get, post } from './api.js';
 import { announce, field, formatBytes, formatTime, h, table } from './dom.js';
 import type { CatalogApp } from './catalog.js';
 import type { PageContext } from './main.js';
-
-interface Channels {
-  app: string;
-  channels: {
-    name: string;
-    version: string | null;
-    history: { version: string; at: string; by: string; rolledBackAt: string | null }[];
-  }[];
-  yanked: string[];
-  latest: string | null;
-  default: string | null;
-}
+import type { ChannelsView } from '../../server/routes/channels.js';
 
 const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
 const act = (p: Promise<unknown>, done: string) =>
@@ -26,7 +15,7 @@ const act = (p: Promise<unknown>, done: string) =>
     .catch((e: Error) => announce(e.message, 'error'));
 
 async function appSection(app: CatalogApp): Promise<HTMLElement> {
-  const c = await get<Channels>(`/admin/apps/${enc(app.name)}/channels`);
+  const c = await get<ChannelsView>(`/admin/apps/${enc(app.name)}/channels`);
   const yanked = new Set(c.yanked);
   const channelName = h('input', {
     name: 'channel',

@@ -4,6 +4,7 @@ import { announce, formatTime, h, table } from './dom.js';
 import { barChart, type BarRow } from './chart.js';
 import type { SessionInfo } from './catalog.js';
 import type { PageContext } from './main.js';
+import type { UsageRow } from '../../server/metadata/types.js';
 
 const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
 
@@ -59,16 +60,6 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
       }),
     ),
   );
-}
-
-interface UsageRow {
-  app: string;
-  version: string;
-  user: string;
-  mode: string;
-  launches: number;
-  first: string;
-  last: string;
 }
 
 const SPANS: [string, number | null][] = [
