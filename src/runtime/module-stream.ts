@@ -8,6 +8,7 @@
  * around its header. What was left out is remembered, so a trap can fetch
  * the name section afterwards and tell which function it was in.
  */
+import { concatBytes } from './bytes.js';
 import { limitMemory, ModuleFormatError } from './limits.js';
 
 /** Where a module's bytes come from: pieces of [start, end), in order, fetched as needed. */
@@ -143,14 +144,7 @@ export function runnableOf(bytes: Uint8Array, sections: ModuleSection[], memoryP
     if (s.start !== at) contiguous = false;
     at = s.end;
   }
-  if (contiguous) return bytes.subarray(0, at);
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of pieces) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return contiguous ? bytes.subarray(0, at) : concatBytes(pieces);
 }
 
 /**

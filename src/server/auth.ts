@@ -31,6 +31,21 @@ export function checkPassword(password: string, record: PasswordRecord): boolean
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
+/** Checked against when the user does not exist, so both failures cost the same scrypt work. */
+const DUMMY = hashPassword('not a real password');
+
+/**
+ * The user named `name` when `password` is theirs, else null. An unknown
+ * user, one without a password and a wrong password all cost the same
+ * scrypt work, so the answer's timing does not tell them apart.
+ */
+export function userByPassword(meta: MetadataStore, name: string, password: string): User | null {
+  const user = name.length <= 64 ? meta.userByName(name) : null;
+  const record = user ? meta.password(user.id) : null;
+  const ok = password.length <= 1024 && checkPassword(password, record ?? DUMMY);
+  return user && record && ok ? user : null;
+}
+
 export function newToken(): string {
   return `cap_${randomBytes(32).toString('base64url')}`;
 }
