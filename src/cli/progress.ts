@@ -3,17 +3,9 @@
  * only on a terminal, at most ten times a second, and erases itself when
  * done, so piped or logged output stays clean.
  */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+import { formatBytes } from '../runtime/bytes.js';
+
+export { formatBytes };
 
 export class ProgressBar {
   private last = 0;

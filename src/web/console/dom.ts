@@ -60,17 +60,7 @@ export function announce(text: string, kind: 'info' | 'error' = 'info'): void {
   if (kind === 'info') fade = setTimeout(() => (region.textContent = ''), 6000);
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
-}
+export { formatBytes } from '../../runtime/bytes.js';
 
 export function formatTime(iso: string): string {
   const d = new Date(iso);
