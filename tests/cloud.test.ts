@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { RemoteError } from '../src/delivery/remote/client.js';
 import { SUBPROTOCOL, TerminalConnection } from '../src/delivery/remote/terminal.js';
-import { tempDir } from './helpers.js';
+import { cliPath, tempDir } from './helpers.js';
 import { api, clientHome } from './server-helpers.js';
 import { ADMIN, Term, cloudServer, sessionsOf, waitSession, type CloudServer } from './cloud-helpers.js';
+import { Terminal } from './terminal.js';
 
 let t: ReturnType<typeof tempDir>;
 let s: CloudServer;
@@ -340,49 +341,21 @@ test('bad input ends only the offending session, with the reason in the close fr
 });
 
 test('interactive under tmux: raw terminal, the server echoes and edits lines, Ctrl-D ends it with 0', async () => {
-  const { execFileSync } = await import('node:child_process');
-  const { cliPath } = await import('./helpers.js');
-  const socket = `capsule-cloud-${process.pid}`;
-  const tmux = (...args: string[]) =>
-    execFileSync('tmux', ['-L', socket, ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, TERM: process.env.TERM || 'xterm-256color' },
-    });
   const annEnv = home('ann').env;
   const env = `CAPSULE_HOME=${annEnv.CAPSULE_HOME} CAPSULE_TOKEN=${annEnv.CAPSULE_TOKEN}`;
-  tmux(
-    'new-session',
-    '-d',
-    '-s',
-    'app',
-    '-x',
-    '100',
-    '-y',
-    '40',
-    `env ${env} ${process.execPath} ${cliPath} run --cloud ${s.url}/sqlite -- :memory:; echo "[exit $?]"; sleep 30`,
+  const term = new Terminal(
+    `env ${env} ${process.execPath} ${cliPath} run --cloud ${s.url}/sqlite -- :memory:`,
   );
-  const screen = () => tmux('capture-pane', '-t', 'app', '-p');
-  const waitFor = async (re: RegExp) => {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const text = screen();
-      if (re.test(text)) return text;
-      if (Date.now() > deadline) throw new Error(`no ${re} on the screen:\n${text}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  const type = (line: string) => {
-    tmux('send-keys', '-t', 'app', '-l', line.replace(/;$/, '\\;'));
-    tmux('send-keys', '-t', 'app', 'Enter');
-  };
+  const waitFor = (re: RegExp) => term.waitFor(re, 60_000);
+  const type = (line: string) => term.type(line);
   try {
     const prompts = (k: number) => new RegExp(`(sqlite>[^]*){${k}}`);
     await waitFor(prompts(1));
     type('create table x(a);');
     await waitFor(prompts(2));
     // A typo, fixed with Backspace: the line discipline on the server edits it.
-    tmux('send-keys', '-t', 'app', '-l', 'insert into x values (40),(2)X');
-    tmux('send-keys', '-t', 'app', 'BSpace');
+    term.keys('insert into x values (40),(2)X');
+    term.key('BSpace');
     type(';');
     await waitFor(prompts(3));
     type('select sum(a) as total from x;');
@@ -390,13 +363,9 @@ test('interactive under tmux: raw terminal, the server echoes and edits lines, C
     assert.match(shown, /sqlite> insert into x values \(40\),\(2\);/);
     assert.match(shown, /sqlite> select sum\(a\) as total from x;/);
     await waitFor(prompts(4));
-    tmux('send-keys', '-t', 'app', 'C-d');
+    term.key('C-d');
     await waitFor(/\[exit 0\]/);
   } finally {
-    try {
-      tmux('kill-server');
-    } catch {
-      // already gone
-    }
+    term.close();
   }
 });

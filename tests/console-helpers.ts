@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { root } from './helpers.js';
-import { api, clientHome, sqliteTree, startServe, type ServerProcess } from './server-helpers.js';
+import { api, clientHome, packSqlite, sqliteTree, startServe, type ServerProcess } from './server-helpers.js';
 
 export const CHROMIUM = process.env.CAPSULE_CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(root, 'build/test-artifacts');
@@ -45,21 +45,12 @@ export async function startConsoleServer(dir: string, extra: string[] = []): Pro
   };
   const pub = clientHome(join(dir, 'pub'), await addUser('pub', 'publisher'));
   const tree = sqliteTree(join(dir, 'sqlite'));
-  const packed = await pub.run([
-    'pack',
-    tree,
-    '--name',
-    'sqlite',
-    '--version',
-    '1.0.0',
-    '--entry',
-    '/bin/sqlite3.wasm',
+  await packSqlite(pub, tree, [
     '--env',
     'HOME=/',
     '--annotation',
     'description=The SQLite shell: a database in your state',
   ]);
-  assert.equal(packed.code, 0, packed.stderr);
   const flite = join(dir, 'flite');
   mkdirSync(join(flite, 'bin'), { recursive: true });
   mkdirSync(join(flite, 'out'));

@@ -9,7 +9,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, wasm } from './helpers.js';
-import { api, clientHome, sqliteTree, startServe } from './server-helpers.js';
+import {
+  api,
+  clientHome,
+  packSqlite,
+  push,
+  runStreamedSql,
+  sqliteTree,
+  startServe,
+} from './server-helpers.js';
 
 const ADMIN = 'admin-token-for-custom-sections-01';
 
@@ -39,20 +47,11 @@ test('a streamed run fetches no chunk that holds only custom sections; offline r
   try {
     const { url } = server;
     const pub = clientHome(join(t.path, 'pub'), ADMIN);
-    const tree = sqliteTree(join(t.path, 'tree'));
-    const pack = ['pack', tree, '--name', 'sqlite', '--version', '1.0.0', '--entry', '/bin/sqlite3.wasm'];
-    assert.equal((await pub.run(pack)).code, 0);
-    assert.equal((await pub.run(['push', 'sqlite@1.0.0', '--server', url])).code, 0);
+    await packSqlite(pub, sqliteTree(join(t.path, 'tree')));
+    await push(pub, 'sqlite@1.0.0', url);
 
     const user = clientHome(join(t.path, 'user'), ADMIN);
-    const first = await user.run([
-      'run',
-      '--allow-unsigned',
-      `${url}/sqlite@1.0.0`,
-      '--',
-      ':memory:',
-      'select 6*7;',
-    ]);
+    const first = await runStreamedSql(user, url);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout.trim(), '42');
 

@@ -13,7 +13,16 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
-import { addUser, api, clientHome, packSqlite, push, sqliteTree, startServe } from './server-helpers.js';
+import {
+  addUser,
+  api,
+  clientHome,
+  packSqlite,
+  push,
+  runStreamedSql,
+  sqliteTree,
+  startServe,
+} from './server-helpers.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 const sha256 = (text: string) => `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
@@ -61,14 +70,7 @@ test('the launch answer inlines manifest, layer index and profile for the entitl
 
     // A streamed run and a pull use it: no manifest request, the objects still counted as fetched.
     const user = clientHome(join(t.path, 'bob'), bob);
-    const run = await user.run([
-      'run',
-      '--allow-unsigned',
-      `${url}/sqlite@1.0.0`,
-      '--',
-      ':memory:',
-      'select 6*7;',
-    ]);
+    const run = await runStreamedSql(user, url);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim(), '42');
     const pull = await clientHome(join(t.path, 'bob2'), bob).run([
@@ -111,14 +113,7 @@ test('inline bytes that are not the object they claim are refused, and the objec
     await packSqlite(admin, sqliteTree(join(t.path, 'tree')));
     await push(admin, 'sqlite@1.0.0', server.url);
     const user = clientHome(join(t.path, 'user'), ADMIN);
-    const run = await user.run([
-      'run',
-      '--allow-unsigned',
-      `${via}/sqlite@1.0.0`,
-      '--',
-      ':memory:',
-      'select 6*7;',
-    ]);
+    const run = await runStreamedSql(user, via);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim(), '42');
     assert.ok(

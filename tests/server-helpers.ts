@@ -77,24 +77,25 @@ export async function addUser(
   return (JSON.parse(r.stdout) as { token: string }).token;
 }
 
-/** Packs `tree` as NAME@VERSION with the SQLite shell as its entry (/bin/sqlite3.wasm). */
-export async function packSqlite(
-  home: ClientHome,
-  tree: string,
-  name = 'sqlite',
-  version = '1.0.0',
-): Promise<void> {
+/** Packs `tree` as sqlite@1.0.0 with the SQLite shell as its entry (/bin/sqlite3.wasm); `extra`: more pack options. */
+export async function packSqlite(home: ClientHome, tree: string, extra: string[] = []): Promise<void> {
   const r = await home.run([
     'pack',
     tree,
     '--name',
-    name,
+    'sqlite',
     '--version',
-    version,
+    '1.0.0',
     '--entry',
     '/bin/sqlite3.wasm',
+    ...extra,
   ]);
   assert.equal(r.code, 0, r.stderr);
+}
+
+/** Streams sqlite@1.0.0 from `server` into `home` and runs `sql` on an in-memory database. */
+export function runStreamedSql(home: ClientHome, server: string, sql = 'select 6*7;') {
+  return home.run(['run', '--allow-unsigned', `${server}/sqlite@1.0.0`, '--', ':memory:', sql]);
 }
 
 /** Pushes NAME@VERSION from `home` to `server`. */

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
-import { api, clientHome, sqliteTree, startServe } from './server-helpers.js';
+import { api, clientHome, packSqlite, sqliteTree, startServe } from './server-helpers.js';
 
 const ADMIN = 'admin-token-for-profile-tests-012';
 
@@ -32,19 +32,7 @@ test('a streamed run prefetches its launch profile, before- and after-output chu
     mkdirSync(join(tree, 'share'));
     for (const name of ['a', 'b', 'c']) writeFileSync(join(tree, `share/${name}.sql`), script(name, 1500));
     // HOME=/: otherwise the shell's first output is a warning that it has no home directory.
-    const pack = [
-      'pack',
-      tree,
-      '--name',
-      'sqlite',
-      '--version',
-      '1.0.0',
-      '--entry',
-      '/bin/sqlite3.wasm',
-      '--env',
-      'HOME=/',
-    ];
-    assert.equal((await pub.run(pack)).code, 0);
+    await packSqlite(pub, tree, ['--env', 'HOME=/']);
     // a.sql is read before the first output, b.sql after it, c.sql never.
     const rec = await pub.run(['profile', 'record', 'sqlite', '--', ':memory:'], {
       input: '.read /share/a.sql\nselect count(*) from a;\n.read /share/b.sql\nselect count(*) from b;\n',

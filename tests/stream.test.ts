@@ -8,7 +8,16 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
-import { addUser, api, clientHome, packSqlite, push, sqliteTree, startServe } from './server-helpers.js';
+import {
+  addUser,
+  api,
+  clientHome,
+  packSqlite,
+  push,
+  runStreamedSql,
+  sqliteTree,
+  startServe,
+} from './server-helpers.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 
@@ -45,14 +54,7 @@ test('capsule run URL streams a package, then runs offline; refusals exit 125', 
     assert.match(anon.stderr, /capsule login|CAPSULE_TOKEN/);
 
     assert.equal((await admin.run(['admin', 'grant', 'sqlite', '--user', 'bob', '--server', url])).code, 0);
-    const first = await bob.run([
-      'run',
-      '--allow-unsigned',
-      `${url}/sqlite@1.0.0`,
-      '--',
-      ':memory:',
-      'select 6*7;',
-    ]);
+    const first = await runStreamedSql(bob, url);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout.trim(), '42');
     // The data file comes on demand (no version: the catalog's latest).
