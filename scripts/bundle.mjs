@@ -25,7 +25,8 @@ const external = Object.keys(pkg.dependencies).filter((name) => !bundled.has(nam
 /** Entry, and relative imports to leave to the runtime (loaded lazily, from their own files). */
 const entries = [
   ['src/runtime/node/worker-main.ts', []],
-  ['src/delivery/local/view-node.ts', []],
+  // A bundle run's reader (and valibot, which its parser needs) is loaded only for bundle runs.
+  ['src/delivery/local/view-node.ts', ['../../package/bundle/reader.js']],
   ['src/cli/commands/run.ts', ['./run-package.js', './run-cloud.js']],
   ['src/cli/commands/run-package.ts', []],
 ];

@@ -68,10 +68,10 @@ export class EntryModule {
   private shared: SharedEntryRead | { error: unknown } | null = null;
 
   /**
-   * A run from the local store (every chunk is there): starts reading the
-   * runnable chunks now, on this thread and on `helper` (the guest's worker,
-   * booted and idle), into shared memory (local/entry-read.ts); `compile`
-   * finishes the read and compiles from there. `root` is the store's root.
+   * A run from the local store (every chunk is there): hands the read of the
+   * runnable chunks to `helper` (the guest's worker, booted and idle) now;
+   * `compile` joins in on this thread, into the same shared memory
+   * (local/entry-read.ts), and compiles from there. `root` is the store's root.
    */
   readShared(root: string, helper?: (job: EntryReadJob) => boolean): void {
     try {

@@ -233,7 +233,6 @@ export async function run(argv: string[]): Promise<number> {
       ephemeral: values.ephemeral ?? false,
       readEntryNow: true,
     });
-    if (!isBundle) await spoolIfFromServer(prepared.package.digest);
     for (const d of prepared.ungranted) {
       const flag = d.access === 'ro' ? '--ro-dir' : '--dir';
       process.stderr.write(
@@ -241,7 +240,11 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
     try {
-      result = await prepared.nameTrap(await runSession({ ...prepared.session, ...limits }));
+      const session = runSession({ ...prepared.session, ...limits });
+      session.catch(() => {}); // awaited below; not unhandled while the spool is written
+      // Spooled while the guest starts, not before: usage is never on the way to the first instruction.
+      if (!isBundle) await spoolIfFromServer(prepared.package.digest);
+      result = await prepared.nameTrap(await session);
     } finally {
       prepared.release();
     }

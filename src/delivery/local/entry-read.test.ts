@@ -157,9 +157,9 @@ test('a helper thread reads chunks alongside, from its own store; the result is 
         writeFileSync(
           script,
           `import { workerData } from 'node:worker_threads';
-           const { readClaimed } = await import(${JSON.stringify(url)});
+           const { helpRead } = await import(${JSON.stringify(url)});
            const { FsObjectStore } = await import(${JSON.stringify(storeUrl)});
-           readClaimed(workerData, new FsObjectStore(workerData.root));`,
+           helpRead(workerData, new FsObjectStore(workerData.root));`,
         );
         worker = new Worker(script, { workerData: job });
         worker.once('error', reject);

@@ -7,11 +7,17 @@
  * (docs/benchmarks.md, "Where the package's time goes").
  *
  * Both threads decode chunks straight into one SharedArrayBuffer at their
- * offsets in the file, and verify them there. They take chunks from a shared
- * counter, so neither waits for the other until the last chunk. Only the
- * sections a run needs are read: the section headers are walked first (a few
- * chunks), and custom sections (debug info, names) after the data section
- * are left out, as runnableBytes does for streaming.
+ * offsets in the file, and verify them there. Only the sections a run needs
+ * are read: the section headers are walked first (a few chunks, and the
+ * first use of zstd), and custom sections (debug info, names) after the data
+ * section are left out, as runnableBytes does for streaming.
+ *
+ * The walk is done by whichever thread comes to the job first. Usually that
+ * is the worker: it is booted and idle while this thread still prepares the
+ * run (settings, lease, session), and the guest's start waits for this
+ * thread, not for the worker. The walker then publishes the plan (the chunks
+ * still to read) and both threads take chunks from a shared counter, so
+ * neither waits for the other until the last chunk.
  *
  * Nothing unverified is used: the bytes are handed out only when every
  * chunk was read and verified; on any failure `bytes` throws and the caller
@@ -21,45 +27,124 @@ import { readChunkInto } from '../../package/chunk-io.js';
 import { nodeDecoders } from '../../package/codec-node.js';
 import { nodeHasher } from '../../package/hash-node.js';
 import type { ChunkRef, Digest } from '../../package/types.js';
-import {
-  runnableOf,
-  runnableSections,
-  type ModuleLayout,
-  type ModuleSection,
-} from '../../runtime/module-stream.js';
+import { runnableOf, runnableSections, type ModuleLayout } from '../../runtime/module-stream.js';
 import type { ObjectStore } from '../../store/types.js';
 
 /** What a helper thread gets (structured-cloned; the buffers are shared). */
 export interface EntryReadJob {
   /** The local store's root: the helper opens its own store there. */
   root: string;
-  /** The chunks left to read: digest, plain size, and offset in `bytes`. */
+  /** Every chunk of the file, in order: digest, plain size, and offset in `bytes`. */
   chunks: { digest: Digest; size: number; at: number }[];
   /** The whole file's bytes, at their offsets; only the chunks a run needs are filled in. */
   bytes: SharedArrayBuffer;
-  /** Int32 [0]: next index of `chunks` to take; [1]: chunks finished (read or failed); [2]: 1 once one failed. */
+  /** Int32 slots, below. */
   state: SharedArrayBuffer;
+  /** Int32 per chunk: the plan, indexes of the chunks left to read after the walk (COUNT of them). */
+  plan: SharedArrayBuffer;
+  /** Uint8 per chunk: 1 once the chunk is verified in place. */
+  done: SharedArrayBuffer;
 }
 
+// Slots of `state`.
+/** Next index of the plan to take. */
 const NEXT = 0;
+/** Plan entries finished (read or failed). */
 const FINISHED = 1;
+/** 1 once a chunk failed. */
 const FAILED = 2;
+/** Who walks the section headers: 0 nobody yet, then MAIN or HELPER (compare-and-swap). */
+const WALKER = 3;
+/** WALKING until the plan is published (PLANNED) or the walk failed (WALK_FAILED). */
+const PHASE = 4;
+/** Length of the plan. */
+const COUNT = 5;
+const STATE_SLOTS = 6;
 
-/** How long the main thread waits for the helper's last chunk before giving up on the early read. */
+const MAIN = 1;
+const HELPER = 2;
+const WALKING = 0;
+const PLANNED = 1;
+const WALK_FAILED = 2;
+
+/** How long one thread waits for the other (its walk, or its last chunk) before giving up on the early read. */
 const HELPER_TIMEOUT_MS = 30_000;
 
-/** Takes chunks of `job` and reads each, verified, into its place, until none is left or one fails. */
-export function readClaimed(job: EntryReadJob, store: ObjectStore): void {
+/** Index of the chunk holding byte `at` of the file. */
+function chunkAt(job: EntryReadJob, at: number): number {
+  const { chunks } = job;
+  let lo = 0;
+  let hi = chunks.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (chunks[mid]!.at <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** The file's bytes [start, end), reading (verified) the chunks under them that are not in place yet. */
+function reader(job: EntryReadJob, store: ObjectStore): (start: number, end: number) => Uint8Array {
+  const view = new Uint8Array(job.bytes);
+  const done = new Uint8Array(job.done);
+  return (start, end) => {
+    for (let k = chunkAt(job, start); k < job.chunks.length && job.chunks[k]!.at < end; k++) {
+      if (Atomics.load(done, k) !== 0) continue;
+      const c = job.chunks[k]!;
+      readChunkInto(store, c.digest, view.subarray(c.at, c.at + c.size), nodeDecoders, nodeHasher);
+      Atomics.store(done, k, 1);
+    }
+    return view.subarray(start, Math.min(end, view.length));
+  };
+}
+
+/**
+ * Walks the section headers (reading the chunks they are in) and publishes
+ * the plan: the chunks under the magic number and the needed sections that
+ * the walk did not read, in file order. Throws what the walk threw, after
+ * marking the walk failed.
+ */
+function walkAndPlan(job: EntryReadJob, store: ObjectStore): void {
   const state = new Int32Array(job.state);
+  try {
+    const sections = runnableSections(reader(job, store), job.bytes.byteLength, { customs: [], tail: 0 });
+    const done = new Uint8Array(job.done);
+    const plan = new Int32Array(job.plan);
+    let n = 0;
+    let last = -1;
+    for (const [start, end] of [[0, 8], ...sections.map((s) => [s.start, s.end])] as [number, number][]) {
+      if (end <= start) continue;
+      const to = chunkAt(job, end - 1);
+      for (let k = Math.max(chunkAt(job, start), last + 1); k <= to; k++) if (done[k] === 0) plan[n++] = k;
+      last = Math.max(last, to);
+    }
+    Atomics.store(state, COUNT, n);
+    Atomics.store(state, PHASE, PLANNED);
+  } catch (e) {
+    Atomics.store(state, FAILED, 1);
+    Atomics.store(state, PHASE, WALK_FAILED);
+    throw e;
+  } finally {
+    Atomics.notify(state, PHASE);
+  }
+}
+
+/** Takes chunks of the plan and reads each, verified, into its place, until none is left or one fails. */
+function readClaimed(job: EntryReadJob, store: ObjectStore): void {
+  const state = new Int32Array(job.state);
+  const plan = new Int32Array(job.plan);
+  const done = new Uint8Array(job.done);
   const bytes = new Uint8Array(job.bytes);
-  const n = job.chunks.length;
+  const n = Atomics.load(state, COUNT);
   for (;;) {
-    const k = Atomics.add(state, NEXT, 1);
-    if (k >= n) return;
+    const i = Atomics.add(state, NEXT, 1);
+    if (i >= n) return;
+    const k = plan[i]!;
     const c = job.chunks[k]!;
     let ok = true;
     try {
       readChunkInto(store, c.digest, bytes.subarray(c.at, c.at + c.size), nodeDecoders, nodeHasher);
+      Atomics.store(done, k, 1);
     } catch {
       ok = false;
       Atomics.store(state, FAILED, 1);
@@ -71,6 +156,24 @@ export function readClaimed(job: EntryReadJob, store: ObjectStore): void {
   }
 }
 
+/**
+ * The helper's side (the guest's worker): walks the headers if the main
+ * thread has not started to, else waits for its plan; then takes chunks
+ * until none is left. A failure here is the main thread's to report (it
+ * sees FAILED, or the walk failed); nothing is thrown.
+ */
+export function helpRead(job: EntryReadJob, store: ObjectStore): void {
+  const state = new Int32Array(job.state);
+  if (Atomics.compareExchange(state, WALKER, 0, HELPER) === 0) {
+    try {
+      walkAndPlan(job, store);
+    } catch {
+      return;
+    }
+  } else if (Atomics.wait(state, PHASE, WALKING, HELPER_TIMEOUT_MS) === 'timed-out') return;
+  if (Atomics.load(state, PHASE) === PLANNED) readClaimed(job, store);
+}
+
 // Node 20 has Atomics.waitAsync; TypeScript's ES2022 lib does not declare it.
 type WaitAsync = (
   a: Int32Array,
@@ -79,20 +182,25 @@ type WaitAsync = (
   timeout: number,
 ) => { async: false; value: string } | { async: true; value: Promise<string> };
 
-/** The entry's runnable bytes, being read by this thread (when asked) and a helper (from now on). */
+/** Resolves once state[index] is no longer `value`; false when that took longer than the timeout. */
+async function changed(state: Int32Array, index: number, value: number): Promise<boolean> {
+  const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+  const w = waitAsync(state, index, value, HELPER_TIMEOUT_MS);
+  return (w.async ? await w.value : w.value) !== 'timed-out';
+}
+
+/** The entry's runnable bytes, being read by a helper (from now on) and by this thread (when asked). */
 export class SharedEntryRead {
   private constructor(
     private readonly job: EntryReadJob,
     private readonly store: ObjectStore,
-    private readonly sections: ModuleSection[],
+    private readonly layout: ModuleLayout,
   ) {}
 
   /**
-   * Walks the section headers (reading the chunks they are in, verified, on
-   * this thread), then offers the rest of the needed chunks to `helper`,
-   * which returns false when it cannot take the job. Fills `layout` as
-   * runnableBytes would. Throws when a header chunk cannot be read or the
-   * file is not a module.
+   * Sets up the shared buffers and offers the job to `helper`, which returns
+   * false when it cannot take it. Nothing is read on this thread yet.
+   * `layout` is filled in by `bytes`, as runnableBytes would fill it.
    */
   static start(
     store: ObjectStore,
@@ -101,69 +209,49 @@ export class SharedEntryRead {
     layout: ModuleLayout,
     helper?: (job: EntryReadJob) => boolean,
   ): SharedEntryRead {
-    const offsets: number[] = [];
     let size = 0;
-    for (const c of chunks) {
-      offsets.push(size);
+    const list: EntryReadJob['chunks'] = chunks.map((c) => {
+      const at = size;
       size += c.size;
-    }
-    const indexOf = (at: number): number => {
-      let lo = 0;
-      let hi = chunks.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (offsets[mid]! <= at) lo = mid;
-        else hi = mid - 1;
-      }
-      return lo;
+      return { digest: c.digest, size: c.size, at };
+    });
+    const job: EntryReadJob = {
+      root,
+      chunks: list,
+      // The whole file's size is reserved; pages past the last chunk read are never touched.
+      bytes: new SharedArrayBuffer(size),
+      state: new SharedArrayBuffer(STATE_SLOTS * 4),
+      plan: new SharedArrayBuffer(Math.max(1, list.length) * 4),
+      done: new SharedArrayBuffer(Math.max(1, list.length)),
     };
-    // The whole file's size is reserved; pages past the last chunk read are never touched.
-    const bytes = new SharedArrayBuffer(size);
-    const view = new Uint8Array(bytes);
-    const done = new Set<number>();
-    const at = (k: number) => view.subarray(offsets[k]!, offsets[k]! + chunks[k]!.size);
-    const bytesAt = (start: number, end: number): Uint8Array => {
-      for (let k = indexOf(start); k < chunks.length && offsets[k]! < end; k++) {
-        if (!done.has(k)) readChunkInto(store, chunks[k]!.digest, at(k), nodeDecoders, nodeHasher);
-        done.add(k);
-      }
-      return view.subarray(start, Math.min(end, size));
-    };
-    const sections = runnableSections(bytesAt, size, layout);
-
-    // The chunks under the magic number and the sections that were not read for the walk, in file order.
-    const needed = new Set<number>();
-    for (const [start, end] of [[0, 8], ...sections.map((s) => [s.start, s.end])] as [number, number][]) {
-      if (end > start) for (let k = indexOf(start); k <= indexOf(end - 1); k++) needed.add(k);
-    }
-    const rest: EntryReadJob['chunks'] = [...needed]
-      .filter((k) => !done.has(k))
-      .sort((a, b) => a - b)
-      .map((k) => ({ digest: chunks[k]!.digest, size: chunks[k]!.size, at: offsets[k]! }));
-    const job: EntryReadJob = { root, chunks: rest, bytes, state: new SharedArrayBuffer(12) };
-    if (rest.length > 0) helper?.(job);
-    return new SharedEntryRead(job, store, sections);
+    helper?.(job);
+    return new SharedEntryRead(job, store, layout);
   }
 
   /**
-   * Reads what the helper has not taken, waits for what it has, and returns
+   * Walks the headers unless the helper is at it (then waits for its plan),
+   * reads what the helper has not taken, waits for what it has, and returns
    * the runnable module (runnableOf: a view of the shared bytes unless a
-   * memory limit or an inner custom section needs a copy). Throws when a
-   * chunk failed, or the helper did not finish in time.
+   * memory limit or an inner custom section needs a copy). Throws when the
+   * walk or a chunk failed, or the helper did not finish in time.
    */
   async bytes(memoryPages: number | undefined): Promise<Uint8Array> {
-    readClaimed(this.job, this.store);
     const state = new Int32Array(this.job.state);
-    const n = this.job.chunks.length;
-    const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+    if (Atomics.compareExchange(state, WALKER, 0, MAIN) === 0) walkAndPlan(this.job, this.store);
+    else if (!(await changed(state, PHASE, WALKING)))
+      throw new Error('the helper thread did not finish walking the entry');
+    if (Atomics.load(state, PHASE) !== PLANNED) throw new Error('a chunk of the entry could not be read');
+    readClaimed(this.job, this.store);
+    const n = Atomics.load(state, COUNT);
     for (;;) {
       const finished = Atomics.load(state, FINISHED);
       if (Atomics.load(state, FAILED) !== 0) throw new Error('a chunk of the entry could not be read');
       if (finished >= n) break;
-      const w = waitAsync(state, FINISHED, finished, HELPER_TIMEOUT_MS);
-      if ((w.async ? await w.value : w.value) === 'timed-out')
+      if (!(await changed(state, FINISHED, finished)))
         throw new Error('the helper thread did not finish reading the entry');
     }
-    return runnableOf(new Uint8Array(this.job.bytes), this.sections, memoryPages);
+    // Every chunk under a header is in place now: this walk reads nothing, it fills `layout`.
+    const sections = runnableSections(reader(this.job, this.store), this.job.bytes.byteLength, this.layout);
+    return runnableOf(new Uint8Array(this.job.bytes), sections, memoryPages);
   }
 }

@@ -17,7 +17,7 @@ import { Errno, fsError } from '../../vfs/errno.js';
 import type { FileSystem } from '../../vfs/types.js';
 import { ChunkCache } from '../chunk-cache.js';
 import type { PackageViewSpec } from './view-spec.js';
-import { readClaimed, type EntryReadJob } from './entry-read.js';
+import { helpRead, type EntryReadJob } from './entry-read.js';
 import { ViewError, readWhole } from '../view-read.js';
 
 interface ViewContext {
@@ -60,7 +60,7 @@ function loadSecondary(spec: PackageViewSpec, layers: FileSystem[], ctx: ViewCon
  */
 export function runTask(data: unknown): void {
   const job = data as EntryReadJob;
-  readClaimed(job, new FsObjectStore(job.root));
+  helpRead(job, new FsObjectStore(job.root));
 }
 
 export async function buildView(data: unknown, ctx: ViewContext) {

@@ -10,7 +10,7 @@
  * sweep and the presence check below finds out whether the package survived.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIGEST_RE, type Digest } from '../../package/types.js';
 import { assertDigest } from '../digest.js';
@@ -18,7 +18,7 @@ import { StoreError, type ObjectStore } from '../types.js';
 import type { StoreLayout } from './layout.js';
 import { withLock, type LockOptions } from './lock.js';
 import { currentOwner, ownerAlive, parseOwner, type Owner } from './owner.js';
-import { ioError, isCode, writeFileVolatile } from './staged-file.js';
+import { ioError, isCode, removeFile, writeFileVolatile } from './staged-file.js';
 
 export interface LeaseRecord extends Owner {
   digests: Digest[];
@@ -36,7 +36,7 @@ export class Lease {
   release(): void {
     if (!this.#held) return;
     this.#held = false;
-    rmSync(this.path, { force: true });
+    removeFile(this.path);
   }
 }
 

@@ -15,11 +15,11 @@
  * record it saw, never a fresh lock someone else just took.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../types.js';
 import { currentOwner, ownerAlive, parseOwner, sleepSync, type Owner } from './owner.js';
-import { ioError, isCode, stageFile } from './staged-file.js';
+import { ioError, isCode, removeFile, stageUnsynced } from './staged-file.js';
 
 export interface LockOptions {
   /** How long to wait for a live holder; default 30 s. */
@@ -55,7 +55,7 @@ export class StoreLock {
     // Only remove the lock if it is still ours: if it was (wrongly) broken,
     // the file now belongs to someone else.
     const now = readRecord(this.path);
-    if (now?.record?.nonce === this.record.nonce) rmSync(this.path, { force: true });
+    if (now?.record?.nonce === this.record.nonce) removeFile(this.path);
   }
 }
 
@@ -69,7 +69,10 @@ export function acquireLock(lockDir: string, name = 'store', options: LockOption
   } catch (e) {
     throw ioError('create', lockDir, e);
   }
-  const staged = stageFile(lockDir, new TextEncoder().encode(`${JSON.stringify(record)}\n`));
+  // Not fsync'd: after a power cut a lock file may be empty, and an unreadable
+  // lock is broken once it is UNREADABLE_STALE_MS old.
+  const { path: staged, fd } = stageUnsynced(lockDir, new TextEncoder().encode(`${JSON.stringify(record)}\n`));
+  closeSync(fd);
   const deadline = Date.now() + timeoutMs;
   try {
     while (true) {
@@ -89,7 +92,7 @@ export function acquireLock(lockDir: string, name = 'store', options: LockOption
       sleepSync(Math.min(pollMs, Math.max(1, deadline - Date.now())));
     }
   } finally {
-    rmSync(staged, { force: true });
+    removeFile(staged);
   }
 }
 
@@ -148,7 +151,7 @@ function breakStale(path: string, staleRaw: string): void {
     if (!isCode(e, 'EEXIST')) throw ioError('break lock', path, e);
     // Someone else is breaking it; if they died doing so, clear their breaker.
     try {
-      if (Date.now() - statSync(breaker).mtimeMs > BREAKER_STALE_MS) rmSync(breaker, { force: true });
+      if (Date.now() - statSync(breaker).mtimeMs > BREAKER_STALE_MS) removeFile(breaker);
     } catch {
       // gone already
     }
@@ -156,9 +159,9 @@ function breakStale(path: string, staleRaw: string): void {
     return;
   }
   try {
-    if (readRecord(path)?.raw === staleRaw) rmSync(path, { force: true });
+    if (readRecord(path)?.raw === staleRaw) removeFile(path);
   } finally {
-    rmSync(breaker, { force: true });
+    removeFile(breaker);
   }
 }
 

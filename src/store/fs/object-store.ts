@@ -58,7 +58,9 @@ export class FsObjectStore implements ObjectStore {
 
   read(digest: Digest, verify: Verifier = this.#verify): Uint8Array {
     const path = this.pathOf(digest);
-    const known = this.#packs.known(digest);
+    // The packs as last listed (re-listed only when packs/ changed) before the loose file: a
+    // miss on a loose file costs an exception, and a package's objects are usually packed.
+    const known = this.#packs.known(digest) ?? this.#packs.locate(digest);
     if (known) {
       const bytes = this.#packs.read(digest, known);
       if (bytes) {

@@ -13,8 +13,8 @@ import {
   mkdirSync,
   openSync,
   renameSync,
-  rmSync,
   statSync,
+  unlinkSync,
   utimesSync,
   writeSync,
 } from 'node:fs';
@@ -37,7 +37,7 @@ export function writeFileStaged(tmpDir: string, target: string, bytes: Uint8Arra
     // A directory made just now is itself an entry in its parent.
     if (created !== undefined) fsyncDir(dirname(created));
   } catch (e) {
-    rmSync(staged, { force: true });
+    removeQuietly(staged);
     throw ioError('commit', target, e);
   }
 }
@@ -60,7 +60,7 @@ export function writeFileVolatile(tmpDir: string, target: string, bytes: Uint8Ar
       renameSync(path, target);
     }
   } catch (e) {
-    rmSync(path, { force: true });
+    removeQuietly(path);
     throw ioError('commit', target, e);
   }
 }
@@ -74,7 +74,7 @@ export function stageFile(tmpDir: string, bytes: Uint8Array, mode = 0o644): stri
     return path;
   } catch (e) {
     closeQuietly(fd);
-    rmSync(path, { force: true });
+    removeQuietly(path);
     throw ioError('stage', path, e);
   }
 }
@@ -99,7 +99,7 @@ export function stageUnsynced(tmpDir: string, bytes: Uint8Array, mode = 0o644): 
     return { path, fd };
   } catch (e) {
     if (fd !== undefined) closeQuietly(fd);
-    rmSync(path, { force: true });
+    removeQuietly(path);
     throw ioError('stage', path, e);
   }
 }
@@ -141,6 +141,28 @@ export function fsyncDir(dir: string): void {
     if (!isCode(e, 'EISDIR', 'EINVAL', 'EPERM', 'EBADF')) throw e;
   } finally {
     closeQuietly(fd);
+  }
+}
+
+/**
+ * Removes a file; absent is fine. unlink(2) directly: rmSync's recursive
+ * machinery is loaded on first use, a cost on every run's lease and lock.
+ * Other failures are thrown as they are.
+ */
+export function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if (!isCode(e, 'ENOENT')) throw e;
+  }
+}
+
+/** removeFile for cleanup paths that are already failing: never throws. */
+export function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already failing or already gone; the first error is the one to report
   }
 }
 
