@@ -71,7 +71,10 @@ export function acquireLock(lockDir: string, name = 'store', options: LockOption
   }
   // Not fsync'd: after a power cut a lock file may be empty, and an unreadable
   // lock is broken once it is UNREADABLE_STALE_MS old.
-  const { path: staged, fd } = stageUnsynced(lockDir, new TextEncoder().encode(`${JSON.stringify(record)}\n`));
+  const { path: staged, fd } = stageUnsynced(
+    lockDir,
+    new TextEncoder().encode(`${JSON.stringify(record)}\n`),
+  );
   closeSync(fd);
   const deadline = Date.now() + timeoutMs;
   try {
