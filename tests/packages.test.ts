@@ -10,6 +10,7 @@ import {
   chmodSync,
   cpSync,
   mkdirSync,
+  readFileSync,
   readdirSync,
   statSync,
   truncateSync,
@@ -328,6 +329,44 @@ test('gc keeps what packages use, removes the rest, and is safe while an app run
       '1',
     );
     assert.equal((await h.run(['run', 'sqlite@3.52.0'])).code, 127);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('a launch leaves a checked copy of the entry in the cache; a damaged copy is replaced from the store; gc drops copies of removed packages', async () => {
+  const h = home();
+  try {
+    await pack(h, sqliteTree(join(h.dir, 'tree')), 'sqlite', '3.52.0');
+    const entries = join(h.env.CAPSULE_HOME, 'cache/entries');
+    const select = () => h.run(['run', '--ephemeral', 'sqlite', '--', ':memory:', 'select 6*7;']);
+    let r = await select();
+    assert.equal(r.stdout.trim(), '42', r.stderr);
+    const [name] = readdirSync(entries);
+    assert.match(name ?? '', /^[0-9a-f]{64}$/);
+    const file = join(entries, name!);
+    const good = readFileSync(file);
+    // The entry's runnable part, whole chunks: at most the module, and most of it.
+    const size = statSync(wasm('sqlite3')).size;
+    assert.ok(good.length <= size && good.length > size / 2, `${good.length} of ${size}`);
+    r = await select();
+    assert.equal(r.stdout.trim(), '42', r.stderr);
+
+    // A flipped byte in the cached copy: the run reads the store instead, and the copy is rewritten.
+    const bad = Buffer.from(good);
+    bad[bad.length >> 1]! ^= 0x01;
+    writeFileSync(file, bad);
+    r = await select();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '42');
+    assert.deepEqual(readFileSync(file), good);
+
+    // Removed package, removed copy.
+    assert.equal((await h.run(['rm', 'sqlite@3.52.0'])).code, 0);
+    const gc = await h.run(['gc']);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.match(gc.stdout, /cached entry modules/);
+    assert.deepEqual(readdirSync(entries), []);
   } finally {
     h.cleanup();
   }

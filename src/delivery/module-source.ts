@@ -10,6 +10,7 @@ import type { ChunkRef, Digest } from '../package/types.js';
 import { concatBytes } from '../runtime/bytes.js';
 import { functionNames, runnableBytes, type ModuleLayout } from '../runtime/module-stream.js';
 import { ChunkedModuleSource, streamOf } from './chunked-source.js';
+import { entryCacheKey, type EntryCache } from './local/entry-cache.js';
 import { SharedEntryRead, type EntryReadJob } from './local/entry-read.js';
 import type { SessionResult } from '../runtime/node/session.js';
 import type { ObjectStore } from '../store/types.js';
@@ -47,7 +48,7 @@ export class EntryModule {
       const shared = this.shared;
       this.shared = null;
       if ('error' in shared) throw shared.error;
-      return WebAssembly.compile((await shared.bytes(memoryPages)) as Uint8Array<ArrayBuffer>);
+      return WebAssembly.compile((await this.sharedBytes(shared, memoryPages)) as Uint8Array<ArrayBuffer>);
     }
     const early = this.early;
     this.early = null;
@@ -66,19 +67,55 @@ export class EntryModule {
 
   private early: { memoryPages: number | undefined; pieces: AsyncGenerator<Uint8Array> } | null = null;
   private shared: SharedEntryRead | { error: unknown } | null = null;
+  private root = '';
+  private cache: EntryCache | undefined;
+  /** The entry cache's write, when this run fills it; awaited by `settled`. */
+  private caching: Promise<void> = Promise.resolve();
 
   /**
    * A run from the local store (every chunk is there): hands the read of the
    * runnable chunks to `helper` (the guest's worker, booted and idle) now;
    * `compile` joins in on this thread, into the same shared memory
-   * (local/entry-read.ts), and compiles from there. `root` is the store's root.
+   * (local/entry-read.ts), and compiles from there. `root` is the store's
+   * root. With `cache` (local/entry-cache.ts), a cached copy of the entry is
+   * checked instead of reading the store, and a run that read the store
+   * leaves one for the next.
    */
-  readShared(root: string, helper?: (job: EntryReadJob) => boolean): void {
+  readShared(root: string, helper?: (job: EntryReadJob) => boolean, cache?: EntryCache): void {
+    this.root = root;
+    this.cache = cache;
     try {
-      this.shared = SharedEntryRead.start(this.store, root, this.chunks, this.layout, helper);
+      this.shared = SharedEntryRead.start(this.store, root, this.chunks, this.layout, helper, cache);
     } catch (error) {
       this.shared = { error }; // compile throws it: the guest's view reads the entry and reports
     }
+  }
+
+  /** The shared read's runnable bytes; a cached copy that fails its check is dropped and the store read instead. */
+  private async sharedBytes(shared: SharedEntryRead, memoryPages: number | undefined): Promise<Uint8Array> {
+    const cache = this.cache;
+    if (!cache) return shared.bytes(memoryPages);
+    const key = entryCacheKey(this.chunks);
+    if (shared.fromCache) {
+      try {
+        const bytes = await shared.bytes(memoryPages);
+        cache.touch(key);
+        return bytes;
+      } catch {
+        cache.remove(key);
+        this.layout.customs.length = 0;
+        this.layout.tail = 0;
+        shared = SharedEntryRead.start(this.store, this.root, this.chunks, this.layout);
+      }
+    }
+    const bytes = await shared.bytes(memoryPages);
+    this.caching = cache.write(key, shared.verifiedPrefix());
+    return bytes;
+  }
+
+  /** Resolves when background work (the entry cache's write) is done. */
+  settled(): Promise<void> {
+    return this.caching;
   }
 
   /**

@@ -32,6 +32,7 @@ test('the layout under CAPSULE_HOME', () => {
     settings: '/srv/capsule/settings',
     policy: '/srv/capsule/policy',
     trust: '/srv/capsule/trust',
+    cache: '/srv/capsule/cache',
   });
 });
 

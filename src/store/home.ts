@@ -26,6 +26,8 @@ export interface CapsuleHome {
   settings: string;
   policy: string;
   trust: string;
+  /** Caches that can be rebuilt from the store at any time (delivery/local/entry-cache.ts). */
+  cache: string;
 }
 
 export function capsuleHome(env: Record<string, string | undefined> = process.env): CapsuleHome {
@@ -39,6 +41,7 @@ export function capsuleHome(env: Record<string, string | undefined> = process.en
     settings: join(root, 'settings'),
     policy: join(root, 'policy'),
     trust: join(root, 'trust'),
+    cache: join(root, 'cache'),
   };
 }
 

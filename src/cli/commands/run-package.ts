@@ -14,6 +14,7 @@ import { StateStore, defaultUser } from '../../delivery/local/state.js';
 import { TrustStore, checkSignatures } from '../../delivery/local/trust.js';
 import type { PackageViewSpec } from '../../delivery/local/view-spec.js';
 import { entryChunks, readEntryFromLayers } from '../../delivery/local/entry.js';
+import { entryCacheOf } from '../../delivery/local/entry-cache.js';
 import {
   runSession,
   type MountSpec,
@@ -52,7 +53,11 @@ export interface PreparedRun {
   ungranted: { guest: string; access: 'ro' | 'rw' }[];
   /** The entry's chunks when the package's layers alone decide its bytes (entry.ts), else null. */
   entryChunks: ChunkRef[] | null;
-  /** Names the function a trap happened in, reading the name section the compiled module left out. */
+  /**
+   * Names the function a trap happened in, reading the name section the
+   * compiled module left out; resolves once the run's background work (the
+   * entry cache's write) is done.
+   */
   nameTrap(result: SessionResult): Promise<SessionResult>;
   release(): void;
 }
@@ -154,7 +159,11 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
     // chunk is verified; one that a concurrent gc removed fails the read, and the run
     // then fails as it would have at the lease (the package was removed).
     if (entry && req.readEntryNow)
-      entry.readShared(ctx.home.store.root, (job) => taskForPrestartedWorker(packageViewModule, job));
+      entry.readShared(
+        ctx.home.store.root,
+        (job) => taskForPrestartedWorker(packageViewModule, job),
+        entryCacheOf(ctx.home),
+      );
     if (!req.bundle) {
       const lease = registerLease(ctx.home.store, pkg.manifests, { store: ctx.objects });
       releases.push(() => lease.release());
@@ -180,7 +189,11 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
       package: pkg,
       ungranted,
       entryChunks: chunks,
-      nameTrap: (result) => entry?.nameTrap(result) ?? Promise.resolve(result),
+      nameTrap: async (result) => {
+        const named = await (entry?.nameTrap(result) ?? result);
+        await entry?.settled(); // the entry cache's write, if this run fills it
+        return named;
+      },
       session: {
         label: `${pkg.name}@${pkg.version}`,
         view: { module: packageViewModule, data: view },

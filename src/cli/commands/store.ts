@@ -11,6 +11,8 @@ import { chunkVerifier, nodeDecoders, nodeHasher } from '../../package/node.js';
 import { collectGarbage, verifySha256, withLock } from '../../store/fs/index.js';
 import { verifyAll, type Edges } from '../../store/index.js';
 import { layerStack } from '../../delivery/local/resolve.js';
+import { entryChunks } from '../../delivery/local/entry.js';
+import { entryCacheKey, entryCacheOf } from '../../delivery/local/entry-cache.js';
 import { SignatureStore } from '../../delivery/local/trust.js';
 import { CliError } from '../errors.js';
 import { asCliError, openLocal, resolveLocal, type LocalContext } from '../context.js';
@@ -219,7 +221,24 @@ const gcUsage = `Usage: capsule gc [--dry-run]
 
 Deletes objects no package uses. Safe while apps run: what a running app
 uses is protected by its lease, and fresh objects of a pack in progress are
-kept for an hour.`;
+kept for an hour. Cached entry modules of packages no longer in the store
+go too.`;
+
+/** The entry cache's keys of every package in the store (a package that cannot be read keeps none). */
+function liveEntryKeys(ctx: LocalContext): Set<string> {
+  const keys = new Set<string>();
+  for (const ref of ctx.refs.listRefs()) {
+    try {
+      const stack = layerStack(ctx.objects, ref.digest);
+      const indexes = [...stack.layers].reverse().map((d) => readLayerIndex(ctx.objects, d));
+      const chunks = entryChunks(indexes, stack.manifest.entry, { upperDir: null, settingsFiles: {} });
+      if (chunks) keys.add(entryCacheKey(chunks));
+    } catch {
+      // damaged or half-removed: its cache entry, if any, goes; a run rebuilds it
+    }
+  }
+  return keys;
+}
 
 export async function gc(argv: string[]): Promise<number> {
   const { values } = parse(argv, { 'dry-run': { type: 'boolean' } }, gcUsage);
@@ -227,8 +246,10 @@ export async function gc(argv: string[]): Promise<number> {
   const ctx = openLocal();
   try {
     const r = collectGarbage(ctx.objects, { children: childrenOf, dryRun: values['dry-run'] });
+    const cacheFreed = values['dry-run'] ? 0 : entryCacheOf(ctx.home).prune(liveEntryKeys(ctx));
     return print(
-      `${values['dry-run'] ? 'would remove' : 'removed'} ${r.removed} objects (${formatBytes(r.freedBytes)}), kept ${r.kept}`,
+      `${values['dry-run'] ? 'would remove' : 'removed'} ${r.removed} objects (${formatBytes(r.freedBytes)}), kept ${r.kept}` +
+        (cacheFreed > 0 ? `; ${formatBytes(cacheFreed)} of cached entry modules` : ''),
     );
   } catch (e) {
     throw asCliError(e);

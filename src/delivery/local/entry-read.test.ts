@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -15,6 +24,7 @@ import { MemoryObjectStore } from '../../store/memory.js';
 import { chunkVerifier } from '../../package/chunk-io.js';
 import { nodeHasher } from '../../package/hash-node.js';
 import { ChunkedModuleSource } from '../chunked-source.js';
+import { EntryCache, entryCacheKey } from './entry-cache.js';
 import { SharedEntryRead, type EntryReadJob } from './entry-read.js';
 
 const leb = (n: number): number[] => {
@@ -107,7 +117,7 @@ test('the shared read yields what runnableBytes yields, custom sections left out
   }
 });
 
-test('the custom tail is never read, and a plain module is a view of the shared bytes', async () => {
+test('the custom tail is never read, every chunk before it is, and a plain module is a view of the shared bytes', async () => {
   const bytes = moduleBytes();
   const store = new MemoryObjectStore({ verify: chunkVerifier(nodeDecoders, nodeHasher) });
   const chunks = chunked(bytes, 1000, store);
@@ -120,16 +130,13 @@ test('the custom tail is never read, and a plain module is a view of the shared 
   });
   const layout: ModuleLayout = { customs: [], tail: 0 };
   await SharedEntryRead.start(counting, '/nowhere', chunks, layout).bytes(undefined);
-  // Nothing after the data section; inside it, not the chunks that hold only the middle custom section.
+  // Nothing after the data section. Before it, every chunk, even those holding only the middle
+  // custom section (left out of the module): the run leaves a whole prefix for the entry cache.
   const lastNeeded = Math.floor((layout.tail - 1) / 1000);
   const indexes = new Set(read.map((d) => chunks.findIndex((c) => c.digest === d)));
   assert.ok(Math.max(...indexes) === lastNeeded && lastNeeded < chunks.length - 20);
-  const middle = layout.customs.find((c) => c.name === 'middle')!;
-  const inside = [...Array(chunks.length).keys()].filter(
-    (k) => k * 1000 >= middle.start && (k + 1) * 1000 <= middle.end,
-  );
-  assert.ok(inside.length >= 2 && inside.every((k) => !indexes.has(k)));
-  assert.equal(indexes.size, lastNeeded + 1 - inside.length);
+  assert.equal(indexes.size, lastNeeded + 1);
+  assert.equal(read.length, indexes.size, 'each chunk is read once');
 
   // No inner custom section and no limit: no copy.
   const plain = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...section(5, [0, 1])]);
@@ -215,5 +222,85 @@ test('decodeChunkInto writes the plain bytes in place, and refuses another size'
       () => decodeChunkInto(stored, new Uint8Array(plain.length - 1), nodeDecoders),
       (e: unknown) => e instanceof PackageError && e.code === 'CORRUPT_CHUNK',
     );
+  }
+});
+
+test('the entry cache: a read from the store leaves the prefix, the next read checks it instead of the store, a damaged or torn copy is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'capsule-entry-cache-'));
+  try {
+    const store = new FsObjectStore(join(dir, 'store'));
+    const chunks = chunked(moduleBytes(), 1000, store);
+    const want = await reference(store, chunks);
+    const cache = new EntryCache(join(dir, 'cache'));
+    const key = entryCacheKey(chunks);
+
+    const first = SharedEntryRead.start(store, dir, chunks, { customs: [], tail: 0 }, undefined, cache);
+    assert.equal(first.fromCache, false);
+    assert.deepEqual(await first.bytes(undefined), want.bytes);
+    await cache.write(key, first.verifiedPrefix());
+    const file = cache.pathOf(key);
+    // Whole chunks, up to the one where the data section ends; the custom tail is not kept.
+    const kept = readFileSync(file);
+    assert.equal(kept.length % 1000, 0);
+    assert.equal(kept.length, (Math.floor((want.layout.tail - 1) / 1000) + 1) * 1000);
+    assert.deepEqual(new Uint8Array(kept), moduleBytes().subarray(0, kept.length));
+
+    // From the cache: the store is not read at all, and the result and layout are the same.
+    const reads: string[] = [];
+    const counting = Object.assign(Object.create(store) as FsObjectStore, {
+      read: (d: string, v?: (d: string, b: Uint8Array) => boolean) => {
+        reads.push(d);
+        return store.read(d as never, v);
+      },
+    });
+    const layout: ModuleLayout = { customs: [], tail: 0 };
+    const second = SharedEntryRead.start(counting, dir, chunks, layout, undefined, cache);
+    assert.equal(second.fromCache, true);
+    assert.deepEqual(await second.bytes(undefined), want.bytes);
+    assert.deepEqual(layout, want.layout);
+    assert.deepEqual(reads, []);
+
+    // One flipped byte: the check fails; nothing is handed out.
+    const bad = Buffer.from(kept);
+    bad[bad.length >> 1]! ^= 0x20;
+    writeFileSync(file, bad);
+    const damaged = SharedEntryRead.start(store, dir, chunks, { customs: [], tail: 0 }, undefined, cache);
+    assert.equal(damaged.fromCache, true);
+    await assert.rejects(damaged.bytes(undefined), /could not be read/);
+
+    // Torn (not on a chunk boundary): not used, and removed.
+    writeFileSync(file, kept.subarray(0, kept.length - 10));
+    const torn = SharedEntryRead.start(store, dir, chunks, { customs: [], tail: 0 }, undefined, cache);
+    assert.equal(torn.fromCache, false);
+    assert.equal(existsSync(file), false);
+    assert.deepEqual(await torn.bytes(undefined), want.bytes);
+
+    // gc's pruning keeps only the keys it is given.
+    await cache.write(key, torn.verifiedPrefix());
+    await cache.write('f'.repeat(64), new Uint8Array([1, 2, 3]));
+    assert.equal(cache.prune(new Set([key])), 3);
+    assert.deepEqual(readdirSync(join(dir, 'cache')), [key]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the entry cache stays under its limit: the least recently used copies go first', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'capsule-entry-cache-'));
+  try {
+    const cache = new EntryCache(dir, 3500);
+    const keys = ['a', 'b', 'c'].map((c) => c.repeat(64));
+    for (const [i, k] of keys.entries()) {
+      await cache.write(k, new Uint8Array(1000));
+      utimesSync(cache.pathOf(k), 1000 + i, 1000 + i); // written in this order
+    }
+    cache.touch(keys[0]!); // a used just now: b is the oldest
+    await cache.write('d'.repeat(64), new Uint8Array(1000));
+    assert.deepEqual(readdirSync(dir).sort(), [keys[0], keys[2], 'd'.repeat(64)]);
+    // Larger than the whole limit: not kept at all.
+    await cache.write('e'.repeat(64), new Uint8Array(4000));
+    assert.equal(existsSync(cache.pathOf('e'.repeat(64))), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

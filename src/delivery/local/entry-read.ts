@@ -19,16 +19,23 @@
  * still to read) and both threads take chunks from a shared counter, so
  * neither waits for the other until the last chunk.
  *
+ * When the entry cache (entry-cache.ts) holds the entry's plain bytes, the
+ * chunks are read from that one file instead, at the same offsets, and
+ * checked against the same digests: no walk, no decode.
+ *
  * Nothing unverified is used: the bytes are handed out only when every
  * chunk was read and verified; on any failure `bytes` throws and the caller
- * lets the guest's view read the entry, which reports what is wrong.
+ * lets the guest's view read the entry, which reports what is wrong (or,
+ * for a cached file that fails its check, reads the store instead).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readChunkInto } from '../../package/chunk-io.js';
 import { nodeDecoders } from '../../package/codec-node.js';
-import { nodeHasher } from '../../package/hash-node.js';
+import { nodeHasher, sha256Digest } from '../../package/hash-node.js';
 import type { ChunkRef, Digest } from '../../package/types.js';
 import { runnableOf, runnableSections, type ModuleLayout } from '../../runtime/module-stream.js';
 import type { ObjectStore } from '../../store/types.js';
+import { entryCacheKey, type EntryCache } from './entry-cache.js';
 
 /** What a helper thread gets (structured-cloned; the buffers are shared). */
 export interface EntryReadJob {
@@ -44,6 +51,12 @@ export interface EntryReadJob {
   plan: SharedArrayBuffer;
   /** Uint8 per chunk: 1 once the chunk is verified in place. */
   done: SharedArrayBuffer;
+  /**
+   * The planned chunks are read from this file (the entry cache,
+   * entry-cache.ts: the plain bytes at the same offsets) and checked against
+   * their digests, instead of being read out of the store; null: the store.
+   */
+  cacheFile: string | null;
 }
 
 // Slots of `state`.
@@ -100,9 +113,11 @@ function reader(job: EntryReadJob, store: ObjectStore): (start: number, end: num
 
 /**
  * Walks the section headers (reading the chunks they are in) and publishes
- * the plan: the chunks under the magic number and the needed sections that
- * the walk did not read, in file order. Throws what the walk threw, after
- * marking the walk failed.
+ * the plan: every chunk up to the end of the last needed section that the
+ * walk did not read, in file order. Chunks that hold only a custom section
+ * between needed ones are read too, so that a run leaves a whole prefix of
+ * the file for the entry cache. Throws what the walk threw, after marking
+ * the walk failed.
  */
 function walkAndPlan(job: EntryReadJob, store: ObjectStore): void {
   const state = new Int32Array(job.state);
@@ -110,14 +125,9 @@ function walkAndPlan(job: EntryReadJob, store: ObjectStore): void {
     const sections = runnableSections(reader(job, store), job.bytes.byteLength, { customs: [], tail: 0 });
     const done = new Uint8Array(job.done);
     const plan = new Int32Array(job.plan);
+    const last = chunkAt(job, Math.max(8, sections.at(-1)?.end ?? 0) - 1);
     let n = 0;
-    let last = -1;
-    for (const [start, end] of [[0, 8], ...sections.map((s) => [s.start, s.end])] as [number, number][]) {
-      if (end <= start) continue;
-      const to = chunkAt(job, end - 1);
-      for (let k = Math.max(chunkAt(job, start), last + 1); k <= to; k++) if (done[k] === 0) plan[n++] = k;
-      last = Math.max(last, to);
-    }
+    for (let k = 0; k <= last; k++) if (done[k] === 0) plan[n++] = k;
     Atomics.store(state, COUNT, n);
     Atomics.store(state, PHASE, PLANNED);
   } catch (e) {
@@ -129,6 +139,16 @@ function walkAndPlan(job: EntryReadJob, store: ObjectStore): void {
   }
 }
 
+/** Reads `range.length` bytes of the cached file at `at` into `range`, then checks them against `digest`. */
+function readCached(fd: number, range: Uint8Array, at: number, digest: string): void {
+  for (let got = 0; got < range.length;) {
+    const n = readSync(fd, range, got, range.length - got, at + got);
+    if (n === 0) throw new Error('the cached file ends early');
+    got += n;
+  }
+  if (sha256Digest(range) !== digest) throw new Error(`chunk ${digest}: the cached bytes differ`);
+}
+
 /** Takes chunks of the plan and reads each, verified, into its place, until none is left or one fails. */
 function readClaimed(job: EntryReadJob, store: ObjectStore): void {
   const state = new Int32Array(job.state);
@@ -136,23 +156,30 @@ function readClaimed(job: EntryReadJob, store: ObjectStore): void {
   const done = new Uint8Array(job.done);
   const bytes = new Uint8Array(job.bytes);
   const n = Atomics.load(state, COUNT);
-  for (;;) {
-    const i = Atomics.add(state, NEXT, 1);
-    if (i >= n) return;
-    const k = plan[i]!;
-    const c = job.chunks[k]!;
-    let ok = true;
-    try {
-      readChunkInto(store, c.digest, bytes.subarray(c.at, c.at + c.size), nodeDecoders, nodeHasher);
-      Atomics.store(done, k, 1);
-    } catch {
-      ok = false;
-      Atomics.store(state, FAILED, 1);
-      Atomics.store(state, NEXT, n); // the other thread stops taking chunks
+  let fd: number | undefined;
+  try {
+    for (;;) {
+      const i = Atomics.add(state, NEXT, 1);
+      if (i >= n) return;
+      const k = plan[i]!;
+      const c = job.chunks[k]!;
+      let ok = true;
+      try {
+        const range = bytes.subarray(c.at, c.at + c.size);
+        if (job.cacheFile === null) readChunkInto(store, c.digest, range, nodeDecoders, nodeHasher);
+        else readCached((fd ??= openSync(job.cacheFile, 'r')), range, c.at, c.digest);
+        Atomics.store(done, k, 1);
+      } catch {
+        ok = false;
+        Atomics.store(state, FAILED, 1);
+        Atomics.store(state, NEXT, n); // the other thread stops taking chunks
+      }
+      Atomics.add(state, FINISHED, 1);
+      Atomics.notify(state, FINISHED);
+      if (!ok) return;
     }
-    Atomics.add(state, FINISHED, 1);
-    Atomics.notify(state, FINISHED);
-    if (!ok) return;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -197,10 +224,17 @@ export class SharedEntryRead {
     private readonly layout: ModuleLayout,
   ) {}
 
+  /** True when the bytes come from the entry cache (a failure then means the cached file, not the store). */
+  get fromCache(): boolean {
+    return this.job.cacheFile !== null;
+  }
+
   /**
    * Sets up the shared buffers and offers the job to `helper`, which returns
-   * false when it cannot take it. Nothing is read on this thread yet.
-   * `layout` is filled in by `bytes`, as runnableBytes would fill it.
+   * false when it cannot take it. With `cache`, when it holds a copy of the
+   * entry's first chunks, the job is to read those from it and check them.
+   * Nothing is read on this thread yet. `layout` is filled in by `bytes`, as
+   * runnableBytes would fill it.
    */
   static start(
     store: ObjectStore,
@@ -208,6 +242,7 @@ export class SharedEntryRead {
     chunks: ChunkRef[],
     layout: ModuleLayout,
     helper?: (job: EntryReadJob) => boolean,
+    cache?: EntryCache,
   ): SharedEntryRead {
     let size = 0;
     const list: EntryReadJob['chunks'] = chunks.map((c) => {
@@ -223,7 +258,20 @@ export class SharedEntryRead {
       state: new SharedArrayBuffer(STATE_SLOTS * 4),
       plan: new SharedArrayBuffer(Math.max(1, list.length) * 4),
       done: new SharedArrayBuffer(Math.max(1, list.length)),
+      cacheFile: null,
     };
+    const key = cache ? entryCacheKey(chunks) : '';
+    const cached = cache ? cache.covered(key, chunks) : 0;
+    if (cached > 0) {
+      // No walk: the plan is the cached chunks; the headers are read from them afterwards.
+      job.cacheFile = cache!.pathOf(key);
+      const state = new Int32Array(job.state);
+      const plan = new Int32Array(job.plan);
+      for (let k = 0; k < cached; k++) plan[k] = k;
+      state[COUNT] = cached;
+      state[WALKER] = MAIN;
+      state[PHASE] = PLANNED;
+    }
     helper?.(job);
     return new SharedEntryRead(job, store, layout);
   }
@@ -250,8 +298,17 @@ export class SharedEntryRead {
       if (!(await changed(state, FINISHED, finished)))
         throw new Error('the helper thread did not finish reading the entry');
     }
-    // Every chunk under a header is in place now: this walk reads nothing, it fills `layout`.
+    // The headers are in verified chunks now (a cached prefix that ends early is read on from the store).
     const sections = runnableSections(reader(this.job, this.store), this.job.bytes.byteLength, this.layout);
     return runnableOf(new Uint8Array(this.job.bytes), sections, memoryPages);
+  }
+
+  /** The verified bytes from the file's start up to the first chunk not read: what the entry cache keeps. */
+  verifiedPrefix(): Uint8Array {
+    const done = new Uint8Array(this.job.done);
+    let end = 0;
+    for (let k = 0; k < this.job.chunks.length && Atomics.load(done, k) !== 0; k++)
+      end = this.job.chunks[k]!.at + this.job.chunks[k]!.size;
+    return new Uint8Array(this.job.bytes, 0, end);
   }
 }
