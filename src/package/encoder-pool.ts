@@ -55,7 +55,7 @@ export class EncoderPool {
    * `block`. Workers read `block` in place, so the caller must not change it
    * until the promise settles.
    */
-  encode(block: Uint8Array<SharedArrayBuffer>, ranges: number[]): Promise<Uint8Array[]> {
+  encode(block: Uint8Array, ranges: number[]): Promise<Uint8Array[]> {
     if (this.workers.length === 0) {
       try {
         const r = encodeRanges(block, ranges, this.codec, this.level);
@@ -64,6 +64,9 @@ export class EncoderPool {
         return Promise.reject(e as Error);
       }
     }
+    const shared = block.buffer;
+    if (!(shared instanceof SharedArrayBuffer))
+      return Promise.reject(new TypeError('blocks for the encoder workers must be shared'));
     let w = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[w]!) w = i;
     const id = this.nextId++;
@@ -74,7 +77,7 @@ export class EncoderPool {
       const abs = block.byteOffset === 0 ? ranges : ranges.map((v, i) => (i % 2 ? v : v + block.byteOffset));
       const req: EncodeRequest = {
         id,
-        block: block.buffer,
+        block: shared,
         ranges: abs,
         codec: this.codec,
         level: this.level,

@@ -8,7 +8,7 @@
  * Message in:  EncodeRequest. Message out: EncodeReply.
  */
 import { parentPort } from 'node:worker_threads';
-import { decodeChunk } from './codec.js';
+import { decodeChunkInto } from './codec.js';
 import { encodeChunk, nodeDecoders, type EncodeCodec } from './codec-node.js';
 
 export interface EncodeRequest {
@@ -31,12 +31,21 @@ export type EncodeReply =
 export function encodeChecked(plain: Uint8Array, codec: EncodeCodec, level: number): Uint8Array {
   const stored = encodeChunk(plain, codec, level);
   if (stored[0] !== 0) {
-    const back = decodeChunk(stored, nodeDecoders);
+    // Decoded into a scratch buffer kept for the thread's life: no allocation per chunk.
+    if (scratch.length < plain.length) scratch = new Uint8Array(Math.max(plain.length, 2 * scratch.length));
+    const back = scratch.subarray(0, plain.length);
+    try {
+      decodeChunkInto(stored, back, nodeDecoders);
+    } catch {
+      throw new Error('encoded chunk does not decode to its plain bytes');
+    }
     if (Buffer.compare(back, plain) !== 0)
       throw new Error('encoded chunk does not decode to its plain bytes');
   }
   return stored;
 }
+
+let scratch = new Uint8Array(64 * 1024);
 
 /** Encodes every range of `block`; the stored forms, concatenated, and their lengths. */
 export function encodeRanges(

@@ -53,8 +53,11 @@ export interface ObjectBatch {
   /**
    * Checks bytes with `verify` (CORRUPT when they do not match) and stages
    * them. Objects already in the store or already in this batch are skipped.
+   * `absent`: the caller has just found the object missing from the store
+   * (`has`), so the batch need not look again; at worst (another writer in
+   * between) the object is then stored twice, never lost.
    */
-  write(digest: Digest, bytes: Uint8Array, verify?: Verifier): void;
+  write(digest: Digest, bytes: Uint8Array, verify?: Verifier, absent?: boolean): void;
   /**
    * Makes every staged object durable, then visible. On failure (IO) the
    * objects not yet published are dropped; some may have landed, none partly.

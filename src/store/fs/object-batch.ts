@@ -55,11 +55,11 @@ export class FsObjectBatch implements ObjectBatch {
     return this.#digests.size;
   }
 
-  write(digest: Digest, bytes: Uint8Array, verify: Verifier = this.defaultVerify): void {
+  write(digest: Digest, bytes: Uint8Array, verify: Verifier = this.defaultVerify, absent = false): void {
     this.#assertOpen('write to');
     this.host.pathOf(digest);
     checkBytes(verify, digest, bytes, 'refused on write');
-    if (this.#digests.has(digest) || this.host.touch(digest)) return;
+    if (this.#digests.has(digest) || (!absent && this.host.touch(digest))) return;
     this.#digests.add(digest);
     if (!this.#pack && !this.#first) {
       this.#first = { digest, bytes };
