@@ -27,6 +27,7 @@ const entries = [
   ['src/runtime/node/worker-main.ts', []],
   // A bundle run's reader (and valibot, which its parser needs) is loaded only for bundle runs.
   ['src/delivery/local/view-node.ts', ['../../package/bundle/reader.js']],
+  ['src/delivery/local/entry-read-task.ts', []],
   ['src/cli/commands/run.ts', ['./run-package.js', './run-cloud.js']],
   ['src/cli/commands/run-package.ts', []],
 ];

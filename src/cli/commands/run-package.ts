@@ -23,7 +23,7 @@ import {
 } from '../../runtime/node/session.js';
 import { taskForPrestartedWorker } from '../../runtime/node/prestart.js';
 import { CliError } from '../errors.js';
-import { packageViewModule } from './view-module.js';
+import { entryReadTaskModule, packageViewModule } from './view-module.js';
 import { asCliError, openLocal, resolveLocal, type LocalContext } from '../context.js';
 
 export interface PackageRunRequest {
@@ -161,7 +161,7 @@ export function preparePackageRun(req: PackageRunRequest): PreparedRun {
     if (entry && req.readEntryNow)
       entry.readShared(
         ctx.home.store.root,
-        (job) => taskForPrestartedWorker(packageViewModule, job),
+        (job) => taskForPrestartedWorker(entryReadTaskModule, job),
         entryCacheOf(ctx.home),
       );
     if (!req.bundle) {

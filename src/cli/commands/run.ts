@@ -219,8 +219,9 @@ export async function run(argv: string[]): Promise<number> {
     }
   } else if (isBundle || (st === null && NAME_RE.test(target.split('@')[0]!) && !target.endsWith('.wasm'))) {
     if (isBundle && st === null) throw new CliError(`${target}: no such file`, ExitCode.NOT_FOUND);
-    // The guest's worker loads the package view's module while this thread loads the package code.
-    if (!isBundle) taskForPrestartedWorker(packageViewModule);
+    // A bundle's view module loads in the guest's worker while this thread loads the package code.
+    // (A run from the store gives the worker the entry's chunks to read first: run-package.ts.)
+    if (isBundle) taskForPrestartedWorker(packageViewModule);
     // Loaded only for packages: a bare .wasm never pays for the package code.
     const { preparePackageRun } = await import('./run-package.js');
     const prepared = preparePackageRun({

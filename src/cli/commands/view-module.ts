@@ -4,3 +4,6 @@
  * the prestarted worker load it before the package code is loaded here.
  */
 export const packageViewModule = new URL('../../delivery/local/view-node.js', import.meta.url).href;
+
+/** The module with the worker's share of reading the entry (local/entry-read-task.ts). */
+export const entryReadTaskModule = new URL('../../delivery/local/entry-read-task.js', import.meta.url).href;

@@ -17,7 +17,6 @@ import { Errno, fsError } from '../../vfs/errno.js';
 import type { FileSystem } from '../../vfs/types.js';
 import { ChunkCache } from '../chunk-cache.js';
 import type { PackageViewSpec } from './view-spec.js';
-import { helpRead, type EntryReadJob } from './entry-read.js';
 import { ViewError, readWhole } from '../view-read.js';
 
 interface ViewContext {
@@ -51,16 +50,6 @@ function loadSecondary(spec: PackageViewSpec, layers: FileSystem[], ctx: ViewCon
       throw new ViewError(`its secondary module ${spec.secondary} could not be read in full`);
     throw e;
   }
-}
-
-/**
- * A task the main thread gives the guest's worker before its session
- * (runtime/node/prestart.ts): reading chunks of the entry module alongside
- * it (entry-read.ts). Here, so the worker loads one module for both.
- */
-export function runTask(data: unknown): void {
-  const job = data as EntryReadJob;
-  helpRead(job, new FsObjectStore(job.root));
 }
 
 export async function buildView(data: unknown, ctx: ViewContext) {
