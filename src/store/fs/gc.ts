@@ -9,6 +9,7 @@
  *     re-writing an existing object refreshes its mtime (object-store.ts);
  *   - a pack file holding dead objects is rewritten without them (packs.ts);
  *     its objects' age is the pack's, refreshed whenever a pack reuses one;
+ *   - then small packs are merged into as few as the size bound allows;
  *   - staged files older than `tmpMaxAgeMs` are crash leftovers and removed;
  *     younger ones may be a writer at work.
  */
@@ -51,6 +52,8 @@ export interface GcResult {
   missing: Digest[];
   staleStaged: number;
   deadLeases: number;
+  /** Pack files merged into fewer (0 in a dry run). */
+  mergedPacks: number;
 }
 
 export function collectGarbage(store: FsObjectStore, options: GcOptions): GcResult {
@@ -74,6 +77,7 @@ export function collectGarbage(store: FsObjectStore, options: GcOptions): GcResu
       missing,
       staleStaged: 0,
       deadLeases: leases.dead.length,
+      mergedPacks: 0,
     };
     const now = Date.now();
     // Collected before deleting: removing entries while a directory is being
@@ -93,6 +97,8 @@ export function collectGarbage(store: FsObjectStore, options: GcOptions): GcResu
     }
     // At once: a pack holding several dead objects is rewritten once.
     if (!dryRun) store.deleteMany(result.removedDigests);
+    // Then the packs left are merged into as few as the size bound allows.
+    if (!dryRun) result.mergedPacks = store.mergePacks(1);
     result.kept = all.length - result.removed;
     if (!dryRun) {
       for (const path of leases.dead) rmSync(path, { force: true });

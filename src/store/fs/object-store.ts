@@ -25,6 +25,9 @@ import { verifySha256 } from './sha256.js';
 import { ioError, isCode, touchExisting, writeFileStaged } from './staged-file.js';
 
 const SHARD_RE = /^[0-9a-f]{2}$/;
+
+/** More pack files than this, and a new one sets off a merge of the smallest (packs.ts `merge`). */
+const AUTO_MERGE_PACKS = 16;
 const HEX_RE = /^[0-9a-f]{64}$/;
 
 export interface FsObjectStoreOptions {
@@ -122,10 +125,31 @@ export class FsObjectStore implements ObjectStore {
         layout: this.layout,
         pathOf: (d) => this.pathOf(d),
         touch: (d) => this.touch(d),
-        adoptPack: (name) => this.#packs.adopt(name),
+        adoptPack: (name) => {
+          this.#packs.adopt(name);
+          this.#mergeIfMany();
+        },
       },
       this.#verify,
     );
+  }
+
+  /**
+   * Merges small pack files when there are more than `maxPacks` (packs.ts
+   * `merge`); returns how many were merged. gc calls it with 1: as few packs
+   * as the size bound allows.
+   */
+  mergePacks(maxPacks: number): number {
+    return this.#packs.merge(this.layout.tmp, maxPacks);
+  }
+
+  /** After a pack is published: keeps the count of packs bounded. Best effort: a failure leaves more packs, nothing else. */
+  #mergeIfMany(): void {
+    try {
+      this.#packs.merge(this.layout.tmp, AUTO_MERGE_PACKS);
+    } catch {
+      // e.g. the disk is full: the objects are all still where they were
+    }
   }
 
   delete(digest: Digest): void {

@@ -175,3 +175,33 @@ test(
     }
   }),
 );
+
+test(
+  'many small packs are merged as they come, and by gc into one; every object stays readable, also to a reader that opened the store before',
+  withFsStore(async (root, store) => {
+    const objects: Uint8Array[] = [];
+    const early = new FsObjectStore(root);
+    for (let p = 0; p < 24; p++) {
+      const batch = Array.from({ length: 3 }, (_, i) => enc(`pack ${p} object ${i} `.repeat(20)));
+      batch.push(enc('in every pack'.repeat(30))); // the same object in each: kept once when merged
+      await packed(store, batch);
+      objects.push(...batch);
+      // A reader that found objects in packs that are merged away later.
+      if (p === 2) for (const b of objects) assert.deepEqual(early.read(digestOf(b)), b);
+    }
+    const packs = () => readdirSync(join(root, 'packs')).filter((n) => n.endsWith('.pack'));
+    assert.ok(packs().length <= 16, `${packs().length} packs`);
+    assert.ok(packs().length >= 8);
+    for (const s of [store, early, new FsObjectStore(root)])
+      for (const b of objects) assert.deepEqual(s.read(digestOf(b)), b);
+
+    const r = collectGarbage(store, { children: () => ({ objects: [] }), roots: objects.map(digestOf) });
+    assert.equal(r.removed, 0);
+    assert.ok(r.mergedPacks >= 8);
+    assert.equal(packs().length, 1);
+    const fresh = new FsObjectStore(root);
+    for (const s of [store, early, fresh]) for (const b of objects) assert.deepEqual(s.read(digestOf(b)), b);
+    // Each distinct object once.
+    assert.equal([...fresh.list()].length, new Set(objects.map(digestOf)).size);
+  }),
+);

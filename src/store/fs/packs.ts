@@ -62,6 +62,9 @@ export interface PackedObject {
 /** Open descriptors kept for reading; beyond this the least recently opened is closed. */
 const MAX_OPEN = 32;
 
+/** A merged pack is at most this large (merging reads it whole into memory). */
+const MERGE_MAX_BYTES = 64 * 1024 * 1024;
+
 /**
  * The entry for `key` (a digest's 32 bytes) in a pack's index, by binary
  * search; 'bad' when the entry points outside the object area (a hostile
@@ -219,6 +222,59 @@ export class PackSet {
       }
     }
     if (changed) fsyncDir(this.dir);
+  }
+
+  /**
+   * Merges the smallest packs into one when there are more than `maxPacks`,
+   * so that lookups (which search every pack on a miss, and load every
+   * pack's index once per process) stay cheap however many packages were
+   * packed or imported one by one. Packs are taken smallest first, until
+   * half of `maxPacks` would be left or the merged pack would pass
+   * `maxBytes`. The merged pack is published before the packs it replaces
+   * are deleted, so an object is always readable from one of them; another
+   * process reading a deleted pack keeps its open descriptor or re-lists.
+   * An object in two merged packs is kept once. Damaged packs are left
+   * alone. Returns how many packs were merged (0: nothing to do).
+   */
+  merge(tmpDir: string, maxPacks: number, maxBytes = MERGE_MAX_BYTES): number {
+    const packs = this.all().sort((a, b) => a.end - b.end);
+    if (packs.length <= maxPacks) return 0;
+    const leave = Math.max(1, maxPacks >> 1);
+    const chosen: Pack[] = [];
+    let bytes = 0;
+    for (const pack of packs) {
+      if (chosen.length >= 2 && (packs.length - chosen.length + 1 <= leave || bytes + pack.end > maxBytes))
+        break;
+      chosen.push(pack);
+      bytes += pack.end;
+    }
+    if (chosen.length < 2) return 0;
+    const seen = new Set<Digest>();
+    const objects: { digest: Digest; bytes: Uint8Array }[] = [];
+    const merged: Pack[] = [];
+    for (const pack of chosen) {
+      const entries = this.#entries(pack);
+      if (!entries) continue;
+      merged.push(pack);
+      for (const e of entries) {
+        if (seen.has(e.digest)) continue;
+        seen.add(e.digest);
+        objects.push({ digest: e.digest, bytes: this.#readAt({ pack, offset: e.offset, length: e.length }) });
+      }
+    }
+    if (merged.length < 2) return 0;
+    this.adopt(writePackSync(tmpDir, this.dir, objects).name);
+    for (const pack of merged) {
+      this.#drop(pack.name);
+      try {
+        rmSync(pack.path, { force: true });
+      } catch (e) {
+        // Windows: open in another process. Its objects are in the merged pack; a later merge retries.
+        if (!isCode(e, 'EPERM', 'EBUSY')) throw ioError('delete', pack.path, e);
+      }
+    }
+    fsyncDir(this.dir);
+    return merged.length;
   }
 
   /** Closes every cached descriptor. */
