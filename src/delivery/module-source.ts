@@ -113,9 +113,13 @@ export class EntryModule {
     return bytes;
   }
 
-  /** Resolves when background work (the entry cache's write) is done. */
-  settled(): Promise<void> {
-    return this.caching;
+  /**
+   * Resolves when background work (the entry cache's write) is done, or
+   * after `limitMs`: a cache write stuck on a slow disk must not hold up the
+   * end of a run (a write cut short leaves a staged file, never a cache entry).
+   */
+  settled(limitMs = 5000): Promise<void> {
+    return Promise.race([this.caching, delay(limitMs, undefined, { ref: false })]);
   }
 
   /**
