@@ -25,9 +25,10 @@ const external = Object.keys(pkg.dependencies).filter((name) => !bundled.has(nam
 /** Entry, and relative imports to leave to the runtime (loaded lazily, from their own files). */
 const entries = [
   ['src/runtime/node/worker-main.ts', []],
-  // A bundle run's reader (and valibot, which its parser needs) is loaded only for bundle runs.
-  ['src/delivery/local/view-node.ts', ['../../package/bundle/reader.js']],
-  ['src/delivery/local/entry-read-task.ts', []],
+  // A bundle run's reader (and valibot, which its parser needs) is loaded only for bundle runs;
+  // the store's read path is shared with worker-store.js, which the worker has loaded first.
+  ['src/delivery/local/view-node.ts', ['../../package/bundle/reader.js', './worker-store.js']],
+  ['src/delivery/local/worker-store.ts', []],
   ['src/cli/commands/run.ts', ['./run-package.js', './run-cloud.js']],
   ['src/cli/commands/run-package.ts', []],
 ];

@@ -5,5 +5,5 @@
  */
 export const packageViewModule = new URL('../../delivery/local/view-node.js', import.meta.url).href;
 
-/** The module with the worker's share of reading the entry (local/entry-read-task.ts). */
-export const entryReadTaskModule = new URL('../../delivery/local/entry-read-task.js', import.meta.url).href;
+/** The module with the worker's share of reading the entry (local/worker-store.ts). */
+export const entryReadTaskModule = new URL('../../delivery/local/worker-store.js', import.meta.url).href;

@@ -3,11 +3,9 @@
  * runtime imports this module by URL and calls buildView; nothing here runs
  * on the main thread.
  */
-import { FsObjectStore } from '../../store/fs/object-store.js';
 import type { ObjectStore } from '../../store/types.js';
-import { readChunk } from '../../package/chunk-io.js';
-import { nodeDecoders } from '../../package/codec-node.js';
-import { nodeHasher } from '../../package/hash-node.js';
+// The store's read path comes from the module the worker loaded first (worker-store.ts).
+import { FsObjectStore, nodeDecoders, nodeHasher, readChunk } from './worker-store.js';
 import { LayerFileSystem } from '../../vfs/layer.js';
 import { UnionFileSystem } from '../../vfs/union.js';
 import { MemoryFileSystem } from '../../vfs/memfs.js';
