@@ -17,6 +17,8 @@
  * correctness, only dedup against older packages). See docs/chunking.md.
  */
 
+import { gearScan } from './gear-scan.js';
+
 export interface ChunkParams {
   /** Smallest chunk, except a file's last one. */
   min: number;
@@ -113,6 +115,13 @@ export class Chunker {
     if (n <= min) return n;
     if (n > max) n = max;
     const normal = n < avg ? n : avg;
+    const fast = gearScan(GEAR, buf, start, min, normal, n, this.maskS, this.maskL);
+    if (fast !== null) return fast;
+    return this.cutJs(buf, start, min, normal, n);
+  }
+
+  /** The scan in JavaScript: the reference the kernel (gear-scan.ts) is tested against, and its fallback. */
+  cutJs(buf: Uint8Array, start: number, min: number, normal: number, n: number): number {
     const gear = GEAR;
     const maskS = this.maskS;
     const maskL = this.maskL;
