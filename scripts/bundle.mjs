@@ -11,7 +11,7 @@
 // as new URL('./worker-main.js', import.meta.url) keep pointing at the same
 // files.
 import { build } from 'esbuild';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { URL, fileURLToPath } from 'node:url';
 
@@ -120,3 +120,7 @@ await build({
 });
 for (const file of ['index.html', 'icon.svg'])
   await copyFile(join(root, 'src/web/console/static', file), join(consoleOut, file));
+
+// The package's bin (package.json): npx and npm run it through the shell, which needs the
+// executable bit; tsc writes its output without it.
+await chmod(join(root, 'dist/src/cli/main.js'), 0o755);

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { capsule, tempDir, wasm } from './helpers.js';
+import { promisify } from 'node:util';
+import { capsule, root, tempDir, wasm } from './helpers.js';
 
 test('--help prints the commands and exits 0', async () => {
   const r = await capsule(['--help']);
@@ -13,6 +15,12 @@ test('--help prints the commands and exits 0', async () => {
   assert.equal(run.code, 0);
   assert.match(run.stdout, /--dir HOST::GUEST/);
   assert.match(run.stdout, /--ro-dir/);
+});
+
+test('`npx capsule` works from the repository, as the README says', async () => {
+  // npx runs the package's bin through the shell: it must be executable and start with #!.
+  const { stdout } = await promisify(execFile)('npx', ['--no-install', 'capsule', '--help'], { cwd: root });
+  assert.match(stdout, /run\s+run a \.wasm file, a package or a bundle/);
 });
 
 test('an unknown flag is exit 125 with usage and a one-line reason', async () => {
