@@ -29,7 +29,7 @@ const entries = [
   // the store's read path is shared with worker-store.js, which the worker has loaded first.
   ['src/delivery/local/view-node.ts', ['../../package/bundle/reader.js', './worker-store.js']],
   ['src/delivery/local/worker-store.ts', []],
-  ['src/cli/commands/run.ts', ['./run-package.js', './run-cloud.js']],
+  ['src/cli/commands/run.ts', ['./run-package.js', './run-cloud.js', '../../delivery/local/entry-warm.js']],
   ['src/cli/commands/run-package.ts', []],
 ];
 

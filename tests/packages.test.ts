@@ -334,11 +334,13 @@ test('gc keeps what packages use, removes the rest, and is safe while an app run
   }
 });
 
-test('a launch leaves a checked copy of the entry in the cache; a damaged copy is replaced from the store; gc drops copies of removed packages', async () => {
+test('pack leaves a checked copy of the entry in the cache; a damaged copy is replaced from the store; gc drops copies of removed packages', async () => {
   const h = home();
   try {
     await pack(h, sqliteTree(join(h.dir, 'tree')), 'sqlite', '3.52.0');
     const entries = join(h.env.CAPSULE_HOME, 'cache/entries');
+    // pack fills it: even the first launch reads the checked copy.
+    assert.equal(readdirSync(entries).length, 1);
     const select = () => h.run(['run', '--ephemeral', 'sqlite', '--', ':memory:', 'select 6*7;']);
     let r = await select();
     assert.equal(r.stdout.trim(), '42', r.stderr);

@@ -20,6 +20,7 @@ import { PackageError } from '../../package/errors.js';
 import { readManifest } from '../../package/objects.js';
 import { capsuleHome, ensureHome, openLocalStore } from '../../store/home.js';
 import { StoreError } from '../../store/types.js';
+import { warmEntryCache } from '../../delivery/local/entry-warm.js';
 
 export const exportUsage = `Usage: capsule export NAME[@VERSION] -o FILE.capsule [--with-deps]
 
@@ -183,6 +184,7 @@ export async function importCmd(argv: string[]): Promise<number> {
   const signatures = new SignatureStore(ctx.home);
   for (const p of result.packages) for (const sig of p.signatures) signatures.add(p.digest, sig);
   for (const p of result.packages) process.stdout.write(`imported ${label(p)} ${p.digest}\n`);
+  for (const p of result.packages) await warmEntryCache(ctx.home, ctx.objects, p.digest);
   process.stdout.write(
     `${result.objects} objects, ${result.added} new (${formatBytes(result.addedBytes)}) from ${file}\n`,
   );

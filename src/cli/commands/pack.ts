@@ -21,6 +21,7 @@ import { SignatureStore } from '../../delivery/local/trust.js';
 import { CliError, ExitCode } from '../errors.js';
 import { asCliError, openLocal, type LocalContext } from '../context.js';
 import { ProgressBar, formatBytes } from '../progress.js';
+import { warmEntryCache } from '../../delivery/local/entry-warm.js';
 
 export const packUsage = `Usage: capsule pack DIR --name NAME --version VERSION --entry PATH [options]
 
@@ -205,6 +206,8 @@ export async function pack(argv: string[]): Promise<number> {
       }
       ctx.refs.setRef(manifest.name, manifest.version, digest);
     });
+    // Its first launch then reads one checked file instead of decoding its entry's chunks.
+    await warmEntryCache(ctx.home, ctx.objects, digest);
     let signedBy: string | null = null;
     if (values.sign) {
       const sig = sign(digest, readFileSync(privateKeyPath(ctx, values.sign), 'utf8'));

@@ -276,6 +276,9 @@ export async function pull(argv: string[]): Promise<number> {
     const sigs = new SignatureStore(ctx.home);
     for (const s of signatures) sigs.add(digest, s);
     noteDelivery(ctx.home, client, { name: ref.name, version, digest, spec: ref.range ?? '' }, 'pull');
+    // Loaded here, not up front: run.js carries this module for streamed runs, where it is not needed.
+    const { warmEntryCache } = await import('../../delivery/local/entry-warm.js');
+    await warmEntryCache(ctx.home, ctx.objects, digest);
     process.stdout.write(
       `pulled ${ref.name}@${version} ${digest}\n` +
         `  fetched ${r.fetched} objects (${formatBytes(r.fetchedBytes)}), ${r.skipped} were already here\n`,
