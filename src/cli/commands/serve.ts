@@ -152,8 +152,10 @@ export async function serve(argv: string[]): Promise<number> {
       `first start: the admin token is (shown once, keep it safe)\n  ${server.generatedAdminToken}\n`,
     );
   }
-  process.stdout.write(`capsule server listening on ${server.url} (data in ${dataDir})\n`);
-  process.stdout.write(`web console: ${server.url}/console/\n`);
+  // One write: whoever watches for "listening" gets the console's address in the same chunk.
+  process.stdout.write(
+    `capsule server listening on ${server.url} (data in ${dataDir})\nweb console: ${server.url}/console/\n`,
+  );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
