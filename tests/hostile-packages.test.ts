@@ -392,6 +392,15 @@ test('hostile layer indexes: traversal, disorder, bad sizes are refused; symlink
   await assertIntact(h, 'probe');
 });
 
+/** Packs a tree holding only the SQLite shell (/bin/sqlite3.wasm, the entry) as NAME@1.0.0. */
+async function packSqliteShell(h: Home, name: string): Promise<void> {
+  const tree = join(h.dir, `tree-${name}`);
+  mkdirSync(join(tree, 'bin'), { recursive: true });
+  copyFileSync(wasm('sqlite3'), join(tree, 'bin/sqlite3.wasm'));
+  const r = await h.run(['pack', tree, '--name', name, '--version', '1.0.0', '--entry', '/bin/sqlite3.wasm']);
+  assert.equal(r.code, 0, r.stderr);
+}
+
 /** Flips one byte in the middle of a stored object. */
 function flip(h: Home, digest: string): void {
   damageObject(new FsObjectStore(h.store), digest as Digest);
@@ -436,20 +445,7 @@ test('a flipped byte in a chunk of the entry module is refused before the guest 
   // The entry is read on two threads (delivery/local/entry-read.ts); a damaged chunk in either
   // thread's share must end the run with 125, never reach the guest.
   const h = home('entry-flip');
-  const tree = join(h.dir, 'tree-entry');
-  mkdirSync(join(tree, 'bin'), { recursive: true });
-  copyFileSync(wasm('sqlite3'), join(tree, 'bin/sqlite3.wasm'));
-  const r = await h.run([
-    'pack',
-    tree,
-    '--name',
-    'entry-flip',
-    '--version',
-    '1.0.0',
-    '--entry',
-    '/bin/sqlite3.wasm',
-  ]);
-  assert.equal(r.code, 0, r.stderr);
+  await packSqliteShell(h, 'entry-flip');
   const index = (readJson(h, refOf(h, 'entry-flip', '1.0.0')).layers as Json[])[0]!.digest as string;
   const entry = (readJson(h, index).entries as Json[]).find((e) => e.path === 'bin/sqlite3.wasm')!;
   const chunks = (entry.chunks as Json[]).map((c) => c.digest as string);
@@ -622,20 +618,7 @@ function snapshot(dir: string): Record<string, string> {
 
 test('capture killed with SIGKILL during its setup run or its packing: no package, user state untouched', async () => {
   const h = home('kill-capture');
-  const tree = join(h.dir, 'sqlite-tree');
-  mkdirSync(join(tree, 'bin'), { recursive: true });
-  copyFileSync(wasm('sqlite3'), join(tree, 'bin/sqlite3.wasm'));
-  const p = await h.run([
-    'pack',
-    tree,
-    '--name',
-    'sqlite',
-    '--version',
-    '1.0.0',
-    '--entry',
-    '/bin/sqlite3.wasm',
-  ]);
-  assert.equal(p.code, 0, p.stderr);
+  await packSqliteShell(h, 'sqlite');
   const mine = await h.run([
     'run',
     'sqlite',

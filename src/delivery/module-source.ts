@@ -10,7 +10,7 @@ import type { ChunkRef, Digest } from '../package/types.js';
 import { concatBytes } from '../runtime/bytes.js';
 import { functionNames, runnableBytes, type ModuleLayout } from '../runtime/module-stream.js';
 import { ChunkedModuleSource, streamOf } from './chunked-source.js';
-import { entryCacheKey, type EntryCache } from './local/entry-cache.js';
+import type { EntryCache } from './local/entry-cache.js';
 import { SharedEntryRead, type EntryReadJob } from './local/entry-read.js';
 import type { SessionResult } from '../runtime/node/session.js';
 import type { ObjectStore } from '../store/types.js';
@@ -95,7 +95,7 @@ export class EntryModule {
   private async sharedBytes(shared: SharedEntryRead, memoryPages: number | undefined): Promise<Uint8Array> {
     const cache = this.cache;
     if (!cache) return shared.bytes(memoryPages);
-    const key = entryCacheKey(this.chunks);
+    const key = shared.cacheKey; // computed once, when the read started
     if (shared.fromCache) {
       try {
         const bytes = await shared.bytes(memoryPages);

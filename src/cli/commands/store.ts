@@ -11,8 +11,8 @@ import { chunkVerifier, nodeDecoders, nodeHasher } from '../../package/node.js';
 import { collectGarbage, verifySha256, withLock } from '../../store/fs/index.js';
 import { verifyAll, type Edges } from '../../store/index.js';
 import { layerStack } from '../../delivery/local/resolve.js';
-import { entryChunks } from '../../delivery/local/entry.js';
 import { entryCacheKey, entryCacheOf } from '../../delivery/local/entry-cache.js';
+import { storedEntryChunks } from '../../delivery/local/entry-warm.js';
 import { SignatureStore } from '../../delivery/local/trust.js';
 import { CliError } from '../errors.js';
 import { asCliError, openLocal, resolveLocal, type LocalContext } from '../context.js';
@@ -229,9 +229,7 @@ function liveEntryKeys(ctx: LocalContext): Set<string> {
   const keys = new Set<string>();
   for (const ref of ctx.refs.listRefs()) {
     try {
-      const stack = layerStack(ctx.objects, ref.digest);
-      const indexes = [...stack.layers].reverse().map((d) => readLayerIndex(ctx.objects, d));
-      const chunks = entryChunks(indexes, stack.manifest.entry, { upperDir: null, settingsFiles: {} });
+      const chunks = storedEntryChunks(ctx.objects, ref.digest);
       if (chunks) keys.add(entryCacheKey(chunks));
     } catch {
       // damaged or half-removed: its cache entry, if any, goes; a run rebuilds it

@@ -222,6 +222,8 @@ export class SharedEntryRead {
     private readonly job: EntryReadJob,
     private readonly store: ObjectStore,
     private readonly layout: ModuleLayout,
+    /** The entry's key in the entry cache ('' when no cache was given). */
+    readonly cacheKey: string,
   ) {}
 
   /** True when the bytes come from the entry cache (a failure then means the cached file, not the store). */
@@ -273,7 +275,7 @@ export class SharedEntryRead {
       state[PHASE] = PLANNED;
     }
     helper?.(job);
-    return new SharedEntryRead(job, store, layout);
+    return new SharedEntryRead(job, store, layout, key);
   }
 
   /**

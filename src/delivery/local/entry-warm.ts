@@ -4,13 +4,24 @@
  * entry-cache.ts through entry-read.ts, does not.
  */
 import { readLayerIndex } from '../../package/objects.js';
-import type { Digest } from '../../package/types.js';
+import type { ChunkRef, Digest } from '../../package/types.js';
 import type { CapsuleHome } from '../../store/home.js';
 import type { ObjectStore } from '../../store/types.js';
 import { entryCacheKey, entryCacheOf } from './entry-cache.js';
 import { SharedEntryRead } from './entry-read.js';
 import { entryChunks } from './entry.js';
 import { layerStack } from './resolve.js';
+/**
+ * The entry's chunks of the package `manifest` as its layers alone decide
+ * them (no user state, no settings files above): what the entry cache is
+ * keyed by. Throws what reading the package throws.
+ */
+export function storedEntryChunks(store: ObjectStore, manifest: Digest): ChunkRef[] | null {
+  const stack = layerStack(store, manifest);
+  const indexes = [...stack.layers].reverse().map((d) => readLayerIndex(store, d));
+  return entryChunks(indexes, stack.manifest.entry, { upperDir: null, settingsFiles: {} });
+}
+
 /**
  * Fills the entry cache for the package `manifest` right after it arrived in
  * the store (pack, import, pull), so that even its first launch reads one
@@ -21,9 +32,7 @@ import { layerStack } from './resolve.js';
  */
 export async function warmEntryCache(home: CapsuleHome, store: ObjectStore, manifest: Digest): Promise<void> {
   try {
-    const stack = layerStack(store, manifest);
-    const indexes = [...stack.layers].reverse().map((d) => readLayerIndex(store, d));
-    const chunks = entryChunks(indexes, stack.manifest.entry, { upperDir: null, settingsFiles: {} });
+    const chunks = storedEntryChunks(store, manifest);
     if (!chunks) return;
     const cache = entryCacheOf(home);
     const key = entryCacheKey(chunks);

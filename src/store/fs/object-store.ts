@@ -50,6 +50,11 @@ export class FsObjectStore implements ObjectStore {
   /** Where `digest` lives on disk as a loose object (validated first); packed objects are not there. */
   pathOf(digest: Digest): string {
     assertDigest(digest);
+    return this.#loosePath(digest);
+  }
+
+  /** pathOf for a digest already validated. */
+  #loosePath(digest: Digest): string {
     const hex = hexOf(digest);
     return join(this.layout.objects, hex.slice(0, 2), hex);
   }
@@ -60,7 +65,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   read(digest: Digest, verify: Verifier = this.#verify): Uint8Array {
-    const path = this.pathOf(digest);
+    assertDigest(digest);
     // The packs as last listed (re-listed only when packs/ changed) before the loose file: a
     // miss on a loose file costs an exception, and a package's objects are usually packed.
     const known = this.#packs.known(digest) ?? this.#packs.locate(digest);
@@ -71,6 +76,8 @@ export class FsObjectStore implements ObjectStore {
         return bytes;
       }
     }
+    // The loose path only now: a packed read (the common one) needs none.
+    const path = this.#loosePath(digest);
     let buf: Buffer;
     try {
       buf = readFileSync(path);
