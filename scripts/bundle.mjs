@@ -1,8 +1,13 @@
 // Bundles the modules that sit on the start-up path of `capsule run` into
-// single files, written over tsc's output at the same paths. Loading one
-// file instead of ~30 small ESM modules saves tens of milliseconds on every
-// run, in the main thread and again in the guest's worker, where module
-// loading is on the critical path before the first guest instruction.
+// single files. Loading one file instead of ~30 small ESM modules saves tens
+// of milliseconds on every run, in the main thread and again in the guest's
+// worker, where module loading is on the critical path before the first
+// guest instruction.
+//
+// Each bundle is CommonJS, written beside tsc's output as X.cjs, and tsc's
+// X.js is replaced by a small ES module that loads X.cjs through the V8 code
+// cache (src/runtime/node/code-cache.ts) and re-exports its names: importers
+// are unchanged, and a run after the first skips most of the compiling.
 //
 // Inside a bundle, `import.meta.url` would be the bundle's location, not the
 // original module's. Every bundle is written where tsc put its entry, so the
@@ -11,8 +16,8 @@
 // as new URL('./worker-main.js', import.meta.url) keep pointing at the same
 // files.
 import { build } from 'esbuild';
-import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { chmod, copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { URL, fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -33,36 +38,80 @@ const entries = [
   ['src/cli/commands/run-package.ts', []],
 ];
 
+const bundleEntries = new Set(entries.map(([entry]) => out(join(root, entry))));
+
 for (const [entry, lazy] of entries) {
   const entryPath = join(root, entry);
   const entryOut = out(entryPath);
+  const cjsOut = entryOut.replace(/\.js$/, '.cjs');
+  // The names the entry exports, for its ES module shim.
+  const names = await build({
+    entryPoints: [entryPath],
+    bundle: true,
+    write: false,
+    metafile: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: [...external, ...lazy],
+    logLevel: 'warning',
+  });
+  const exports = Object.values(names.metafile.outputs).flatMap((o) => o.exports ?? []);
   await build({
     entryPoints: [entryPath],
-    outfile: entryOut,
+    outfile: cjsOut,
     allowOverwrite: true,
     bundle: true,
-    format: 'esm',
+    // CommonJS, so that src/runtime/node/code-cache.ts can compile it with
+    // V8's cached data from an earlier run (Node 20 offers that for scripts only).
+    format: 'cjs',
     platform: 'node',
     target: 'node20',
     // npm packages stay external, except the two pure-ESM ones on every package run: bundled,
     // esbuild keeps only what is used of them (valibot's schemas), which loads in a fraction
     // of the time the whole packages take (~10 ms, in each thread).
-    external: [...external, ...lazy],
+    external,
     sourcemap: 'linked',
     logLevel: 'warning',
     plugins: [
       {
+        name: 'lazy-and-shared-modules',
+        setup(b) {
+          // A module in `lazy` stays in its own file. A dynamic import() of it stays an import
+          // (of its ES module shim, or of tsc's output). A static import becomes a require,
+          // which on Node 20 can only load CommonJS: that of another bundle is routed to its
+          // .cjs, which loadBundle runs once per thread; any other is a build error.
+          b.onResolve({ filter: /^\./ }, (args) => {
+            if (!lazy.includes(args.path)) return undefined;
+            if (args.kind === 'dynamic-import') return { path: args.path, external: true };
+            const target = resolve(dirname(out(args.importer)), args.path);
+            if (!bundleEntries.has(target))
+              return {
+                errors: [
+                  { text: `${args.path} is imported statically but is not a bundle: import it dynamically` },
+                ],
+              };
+            return { path: args.path.replace(/\.js$/, '.cjs'), external: true };
+          });
+        },
+      },
+      {
         name: 'original-import-meta-url',
         setup(b) {
+          // Inside the bundle, `import.meta.url` is the URL of the entry's own tsc output
+          // (__bundleUrl, passed by loadBundle). An inlined module's becomes its own URL,
+          // relative to that, so new URL('./worker-main.js', import.meta.url) keeps pointing
+          // at the same file.
           b.onLoad({ filter: /\/src\/.*\.ts$/ }, async (args) => {
             let contents = await readFile(args.path, 'utf8');
-            if (args.path !== entryPath && contents.includes('import.meta.url')) {
-              let rel = relative(dirname(entryOut), out(args.path));
-              if (!rel.startsWith('.')) rel = `./${rel}`;
-              contents = contents.replaceAll(
-                'import.meta.url',
-                `new URL(${JSON.stringify(rel)}, import.meta.url).href`,
-              );
+            if (contents.includes('import.meta.url')) {
+              let url = '__bundleUrl';
+              if (args.path !== entryPath) {
+                let rel = relative(dirname(entryOut), out(args.path));
+                if (!rel.startsWith('.')) rel = `./${rel}`;
+                url = `new URL(${JSON.stringify(rel)}, __bundleUrl).href`;
+              }
+              contents = contents.replaceAll('import.meta.url', url);
             }
             return { contents, loader: 'ts' };
           });
@@ -70,6 +119,24 @@ for (const [entry, lazy] of entries) {
       },
     ],
   });
+  // import() in a script compiled from V8's cached data fails on Node 20 (the script's
+  // dynamic-import callback is lost), so each becomes __import(), which loadBundle provides.
+  const code = await readFile(cjsOut, 'utf8');
+  await writeFile(cjsOut, code.replace(/(?<![\w$.])import\(/g, '__import('));
+  // The ES module at tsc's path: loads the bundle through the code cache, re-exports its names.
+  let loader = relative(dirname(entryOut), join(root, 'dist/src/runtime/node/code-cache.js'));
+  if (!loader.startsWith('.')) loader = `./${loader}`;
+  const shim = [
+    '// Written by scripts/bundle.mjs: the code is in the .cjs beside this file,',
+    '// loaded through the V8 code cache (src/runtime/node/code-cache.ts).',
+    `import { loadBundle } from ${JSON.stringify(loader)};`,
+    `const bundle = loadBundle(new URL(${JSON.stringify(`./${basename(cjsOut)}`)}, import.meta.url));`,
+  ];
+  const named = exports.filter((n) => n !== 'default');
+  if (named.length) shim.push(`export const { ${named.join(', ')} } = bundle;`);
+  if (exports.includes('default')) shim.push('export default bundle.default;');
+  await writeFile(entryOut, `${shim.join('\n')}\n`);
+  await rm(`${entryOut}.map`, { force: true });
 }
 
 // The browser runtime (docs/browser.md): the page's script and the guest's

@@ -3,7 +3,6 @@
  * chunks fetched in order through the streamer (chunked-source.ts) and read
  * back verified from the local store.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { readChunk } from '../package/chunk-io.js';
 import { nodeDecoders, nodeHasher } from '../package/node.js';
 import type { ChunkRef, Digest } from '../package/types.js';
@@ -119,7 +118,7 @@ export class EntryModule {
    * end of a run (a write cut short leaves a staged file, never a cache entry).
    */
   settled(limitMs = 5000): Promise<void> {
-    return Promise.race([this.caching, delay(limitMs, undefined, { ref: false })]);
+    return Promise.race([this.caching, unrefDelay(limitMs, undefined)]);
   }
 
   /**
@@ -137,7 +136,7 @@ export class EntryModule {
     if (!unnamed) return result;
     const names = await Promise.race([
       functionNames(this.source, this.layout).catch(() => null),
-      delay(10_000, null, { ref: false }),
+      unrefDelay(10_000, null),
     ]);
     const name = names?.get(Number(unnamed[1]));
     return name ? { ...result, func: `${name} (function ${unnamed[1]}, offset ${unnamed[2]})` } : result;
@@ -176,4 +175,9 @@ function eager<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
       waker.wake = null;
     }
   })();
+}
+
+/** Resolves with `value` after `ms`, without keeping the process alive (node:timers/promises costs a module load). */
+function unrefDelay<T>(ms: number, value: T): Promise<T> {
+  return new Promise((resolve) => setTimeout(resolve, ms, value).unref());
 }

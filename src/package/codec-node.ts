@@ -8,12 +8,16 @@
  * chunk do not pay for it.
  */
 import { createRequire } from 'node:module';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { frameChunk, rawChunk, type ChunkDecoders } from './codec.js';
 import { ChunkEncoding } from './types.js';
 
 /** zstd level 3: see docs/chunking.md for why. */
 export const DEFAULT_ZSTD_LEVEL = 3;
+
+// node:zlib too is loaded on first use: a package run (whose chunks are zstd) never needs it.
+let zlib: typeof import('node:zlib') | undefined;
+const nodeZlib = (): typeof import('node:zlib') =>
+  (zlib ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib'));
 
 let zstd: typeof import('zstd-napi') | undefined;
 const zstdNapi = (): typeof import('zstd-napi') =>
@@ -34,7 +38,7 @@ const view = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b
 
 export const nodeDecoders: ChunkDecoders = {
   zstd: (payload) => view(zstdNapi().decompress(payload)),
-  gzip: (payload, maxSize) => view(gunzipSync(payload, { maxOutputLength: maxSize })),
+  gzip: (payload, maxSize) => view(nodeZlib().gunzipSync(payload, { maxOutputLength: maxSize })),
   zstdInto: (payload, out) => zstdContext().decompress(out, payload),
 };
 
@@ -51,7 +55,7 @@ export function encodeChunk(
       // The one-shot API writes the content size into the frame header, which readers require.
       return frameChunk(plain, ChunkEncoding.ZSTD, zstdNapi().compress(plain, { compressionLevel: level }));
     case 'gzip':
-      return frameChunk(plain, ChunkEncoding.GZIP, gzipSync(plain, { level: Math.min(9, level) }));
+      return frameChunk(plain, ChunkEncoding.GZIP, nodeZlib().gzipSync(plain, { level: Math.min(9, level) }));
     case 'raw':
       return rawChunk(plain);
   }

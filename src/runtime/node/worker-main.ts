@@ -7,6 +7,7 @@ import { fdWriter, messageWriter } from './stdio.js';
 import { ownThreadId } from './thread-cpu.js';
 import { placeholderImports, readFunctionProfile, PLACEHOLDER_NS } from '../split.js';
 import { HostFileSystem } from '../../vfs/host/hostfs.js';
+import { flushCodeCache } from './code-cache.js';
 import type { Preopen, StdioStream } from '../../wasi/host.js';
 import type { WorkerMessage, WorkerSpec } from './protocol.js';
 
@@ -226,6 +227,8 @@ async function main(): Promise<void> {
   }
 
   const report = () => {
+    // Before the end is reported: the main thread then terminates this worker.
+    flushCodeCache();
     if (view.result) post({ t: 'view-result', data: view.result() });
     if (spec.functionProfile) {
       const data = readFunctionProfile(instance!);
