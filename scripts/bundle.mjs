@@ -29,13 +29,12 @@ const external = Object.keys(pkg.dependencies).filter((name) => !bundled.has(nam
 
 /** Entry, and relative imports to leave to the runtime (loaded lazily, from their own files). */
 const entries = [
-  ['src/runtime/node/worker-main.ts', []],
-  // A bundle run's reader (and valibot, which its parser needs) is loaded only for bundle runs;
-  // the store's read path is shared with worker-store.js, which the worker has loaded first.
-  ['src/delivery/local/view-node.ts', ['../../package/bundle/reader.js', './worker-store.js']],
-  ['src/delivery/local/worker-store.ts', []],
-  ['src/cli/commands/run.ts', ['./run-package.js', './run-cloud.js', '../../delivery/local/entry-warm.js']],
-  ['src/cli/commands/run-package.ts', []],
+  // The guest's worker, with the package view and the worker's share of the entry read inlined
+  // (lazily initialised: a directory run only reads their source). A bundle run's reader (and
+  // valibot, which its parser needs) is loaded only for bundle runs.
+  ['src/runtime/node/worker-main.ts', ['../../package/bundle/reader.js']],
+  // The main thread's `run`, with the package path inlined, lazily initialised as well.
+  ['src/cli/commands/run.ts', ['./run-cloud.js', '../../delivery/local/entry-warm.js']],
 ];
 
 const bundleEntries = new Set(entries.map(([entry]) => out(join(root, entry))));
@@ -83,7 +82,12 @@ for (const [entry, lazy] of entries) {
           // .cjs, which loadBundle runs once per thread; any other is a build error.
           b.onResolve({ filter: /^\./ }, (args) => {
             if (!lazy.includes(args.path)) return undefined;
-            if (args.kind === 'dynamic-import') return { path: args.path, external: true };
+            if (args.kind === 'dynamic-import') {
+              // Relative to the bundle, which may sit in another folder than the importer.
+              let path = relative(dirname(entryOut), resolve(dirname(out(args.importer)), args.path));
+              if (!path.startsWith('.')) path = `./${path}`;
+              return { path, external: true };
+            }
             const target = resolve(dirname(out(args.importer)), args.path);
             if (!bundleEntries.has(target))
               return {

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -51,7 +52,8 @@ test('the first run writes the cache of each start-up bundle; the next run uses 
     // The main thread's (run) and the guest worker's (worker-main).
     for (const b of ['run', 'worker-main']) assert.ok(bundles.includes(b), `${b} in ${bundles.join(', ')}`);
     for (const [n, bytes] of Object.entries(first)) {
-      assert.match(n, /^[a-z-]+\.[0-9a-f]{32}-v\d+\.\d+\.\d+-[a-z0-9]+\.v8$/);
+      // A directory run: the 'file' variant.
+      assert.match(n, /^[a-z-]+\.[0-9a-f]{32}\.file-v\d+\.\d+\.\d+-[a-z0-9]+\.v8$/);
       assert.ok(wellFormed(bytes), n);
     }
     r = await select(dir);
@@ -59,6 +61,31 @@ test('the first run writes the cache of each start-up bundle; the next run uses 
     assert.equal(r.stdout.trim(), '42');
     // Accepted by V8, so not written again.
     assert.deepEqual(files(dir), first);
+
+    // A package run has caches of its own, and leaves the directory run's alone.
+    const env = { ...process.env, CAPSULE_CODE_CACHE: dir, CAPSULE_HOME: join(dir, 'home') };
+    const tree = join(dir, 'tree');
+    mkdirSync(join(tree, 'bin'), { recursive: true });
+    copyFileSync(wasm('sqlite3'), join(tree, 'bin/sqlite3.wasm'));
+    const packed = await exec(
+      process.execPath,
+      [cliPath, 'pack', tree, '--name', 'sq', '--version', '1.0.0', '--entry', '/bin/sqlite3.wasm'],
+      { env },
+    );
+    assert.equal(packed.code, 0, packed.stderr);
+    r = await exec(process.execPath, [cliPath, 'run', '--ephemeral', 'sq', '--', ':memory:', 'select 6*7;'], {
+      env,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '42');
+    const both = files(dir);
+    for (const [n, bytes] of Object.entries(first)) assert.deepEqual(both[n], bytes, n);
+    const pkg = Object.keys(both).filter((n) => n.includes('.package-'));
+    for (const b of ['run', 'worker-main'])
+      assert.ok(
+        pkg.some((n) => n.startsWith(`${b}.`)),
+        `${b} in ${pkg.join(', ')}`,
+      );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@
 import { CliError } from './errors.js';
 import { settle } from './background.js';
 import { prestartWorker } from '../runtime/node/prestart.js';
+import { setCodeCacheVariant } from '../runtime/node/code-cache.js';
 
 interface Command {
   group: string;
@@ -173,9 +174,26 @@ async function main(argv: string[]): Promise<number> {
   return (await command.load())(rest);
 }
 
+/**
+ * The kind of `capsule run`, guessed from its arguments before anything is
+ * parsed: it picks the code caches to load (runtime/node/code-cache.ts), so
+ * a wrong guess costs only time.
+ */
+function runVariant(args: string[]): string {
+  const end = args.indexOf('--');
+  const own = end < 0 ? args : args.slice(0, end);
+  if (own.some((a) => /^https?:\/\//.test(a))) return 'remote';
+  if (own.some((a) => a.endsWith('.capsule'))) return 'bundle';
+  if (own.some((a) => a.endsWith('.wasm'))) return 'file';
+  return 'package';
+}
+
 // `capsule run` boots the guest's worker thread now, while the rest loads.
-if (process.argv[2] === 'run' && !process.argv.includes('--help') && !process.argv.includes('-h'))
-  prestartWorker();
+if (process.argv[2] === 'run' && !process.argv.includes('--help') && !process.argv.includes('-h')) {
+  const variant = runVariant(process.argv.slice(3));
+  setCodeCacheVariant(variant);
+  prestartWorker(variant);
+}
 
 /** How long a finished command waits for its best-effort work (usage reports) before exiting. */
 const GRACE_MS = 1500;

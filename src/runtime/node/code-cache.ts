@@ -21,7 +21,14 @@
 // Windows). It is outside CAPSULE_HOME so that every home on the machine
 // shares it. Its files are per user (folder 0700, files 0600).
 //
-// File format, `<bundle>.<sha256 of the bundle's source, 32 hex>-<node version>-<arch>.v8`:
+// A bundle has one cache per variant: the kind of run (`package`, `file`, ...),
+// guessed from the command line before anything loads (cli/main.ts) and
+// handed to the guest's worker in its environment (CAPSULE_CODE_CACHE_VARIANT).
+// V8 deserializes a cache whole, so a directory run must not pay for the
+// package path's functions, nor a package run for the directory's. A wrong
+// guess only means the other kind's cache.
+//
+// File format, `<bundle>.<sha256 of the bundle's source, 32 hex>.<variant>-<node version>-<arch>.v8`:
 //   bytes 0..7    magic "CAPSV8C1"
 //   bytes 8..39   SHA-256 of the payload
 //   bytes 40..    the payload: V8's cached data (script.createCachedData())
@@ -51,7 +58,7 @@ import { Script } from 'node:vm';
 
 const MAGIC = Buffer.from('CAPSV8C1', 'latin1');
 const HEADER = MAGIC.length + 32;
-const KEEP = 4;
+const KEEP = 8;
 
 interface CommonJsModule {
   exports: Record<string, unknown>;
@@ -63,8 +70,23 @@ const state = ((globalThis as Record<symbol, unknown>)[Symbol.for('capsule.codeC
   loaded: new Map<string, CommonJsModule>(),
   pending: [],
   exitHook: false,
-}) as { loaded: Map<string, CommonJsModule>; pending: { script: Script; file: string }[]; exitHook: boolean };
+  variant: variantName(process.env.CAPSULE_CODE_CACHE_VARIANT),
+}) as {
+  loaded: Map<string, CommonJsModule>;
+  pending: { script: Script; file: string }[];
+  exitHook: boolean;
+  variant: string;
+};
 const { loaded, pending } = state;
+
+/** Sets the variant of the caches this thread loads from now on (see above). */
+export function setCodeCacheVariant(variant: string): void {
+  state.variant = variantName(variant);
+}
+
+function variantName(v: string | undefined): string {
+  return v !== undefined && /^[a-z]{1,16}$/.test(v) ? v : 'any';
+}
 
 /** The cache folder, or null when the cache is off or no per-user folder is known. */
 export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
@@ -177,7 +199,7 @@ export function flushCodeCache(): void {
 
 function cacheName(file: string, source: string): string {
   const digest = createHash('sha256').update(source).digest('hex').slice(0, 32);
-  return `${basename(file, '.cjs')}.${digest}-${process.version}-${process.arch}.v8`;
+  return `${basename(file, '.cjs')}.${digest}.${state.variant}-${process.version}-${process.arch}.v8`;
 }
 
 /** The payload of a cache file that passes its checksum, else undefined. */
@@ -193,7 +215,7 @@ function readCache(file: string): Buffer | undefined {
   return sha256(payload).equals(bytes.subarray(MAGIC.length, HEADER)) ? payload : undefined;
 }
 
-/** Keeps the KEEP newest cache files of this bundle (other builds, other Node versions). */
+/** Keeps the KEEP newest cache files of this bundle (variants, other builds, other Node versions). */
 function prune(file: string): void {
   const dir = dirname(file);
   const prefix = `${basename(file).split('.')[0]}.`;

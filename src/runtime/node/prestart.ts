@@ -12,8 +12,16 @@ import { Worker } from 'node:worker_threads';
 const KEY = Symbol.for('capsule.prestarted-worker');
 const slot = globalThis as { [KEY]?: Worker };
 
-export function prestartWorker(): void {
-  slot[KEY] ??= new Worker(new URL('./worker-main.js', import.meta.url), { stdout: false, stderr: false });
+/** `codeCacheVariant`: which of its code caches the worker loads (code-cache.ts). */
+export function prestartWorker(codeCacheVariant?: string): void {
+  slot[KEY] ??= new Worker(new URL('./worker-main.js', import.meta.url), {
+    stdout: false,
+    stderr: false,
+    env:
+      codeCacheVariant === undefined
+        ? process.env
+        : { ...process.env, CAPSULE_CODE_CACHE_VARIANT: codeCacheVariant },
+  });
   // An unused worker must not keep the process alive.
   slot[KEY].unref();
 }

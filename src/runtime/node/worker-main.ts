@@ -40,12 +40,30 @@ const specArrived: Promise<void> = spec
  */
 port.on('message', (m: { t?: string; module?: string; data?: unknown }) => {
   if (m.t !== 'task' || !m.module) return;
-  void import(m.module)
-    .then((mod: { runTask?: (data: unknown) => void }) => {
-      if (m.data !== undefined) mod.runTask?.(m.data);
+  void importModule(m.module)
+    .then((mod) => {
+      if (m.data !== undefined) (mod as { runTask?: (data: unknown) => void }).runTask?.(m.data);
     })
     .catch(() => {});
 });
+
+/**
+ * The package view and the entry read are in this worker's own bundle
+ * (scripts/bundle.mjs), so a package run loads no module of its own here: the
+ * main thread names them by the URL of their files (cli/commands/view-module.ts),
+ * and those two URLs are served from the bundle. Any other module is imported.
+ */
+const inlined = new Map<string, () => Promise<unknown>>([
+  [
+    new URL('../../delivery/local/view-node.js', import.meta.url).href,
+    () => import('../../delivery/local/view-node.js'),
+  ],
+  [
+    new URL('../../delivery/local/worker-store.js', import.meta.url).href,
+    () => import('../../delivery/local/worker-store.js'),
+  ],
+]);
+const importModule = (url: string): Promise<unknown> => (inlined.get(url) ?? (() => import(url)))();
 
 /** The module compiled by the main thread, or why it could not be. */
 const compiledModule = new Promise<{ module: WebAssembly.Module } | { error: string } | { none: true }>(
@@ -115,7 +133,7 @@ async function loadView(bridge: BridgeClient): Promise<BuiltView> {
     fs: new HostFileSystem(m.host, { readOnly: m.readOnly }),
   }));
   if (!spec.view) return { preopens: mounts, wasm: new Uint8Array(0) };
-  const mod = (await import(spec.view.module)) as {
+  const mod = (await importModule(spec.view.module)) as {
     buildView: (
       data: unknown,
       ctx: {

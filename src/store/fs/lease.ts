@@ -5,9 +5,13 @@
  * every object reachable from a live lease as a root; a lease whose process
  * is gone is dead and gc deletes it.
  *
- * Registering takes the store lock, so it never lands in the middle of a gc:
- * either gc saw the lease when it marked, or the lease is written after the
- * sweep and the presence check below finds out whether the package survived.
+ * Registering does not take the store lock (a dozen file operations on every
+ * launch), yet never lands in the middle of a gc. gc holds the lock from
+ * before it reads the leases until it has swept. The lease is written first,
+ * atomically; then, if the lock is held, registering waits for it. So either
+ * gc read the leases after this one was written and keeps its package, or
+ * that gc has finished by the time the presence check below runs, which finds
+ * out whether the package survived it.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -16,7 +20,7 @@ import { DIGEST_RE, type Digest } from '../../package/types.js';
 import { assertDigest } from '../digest.js';
 import { StoreError, type ObjectStore } from '../types.js';
 import type { StoreLayout } from './layout.js';
-import { withLock, type LockOptions } from './lock.js';
+import { lockHeld, withLock, type LockOptions } from './lock.js';
 import { currentOwner, ownerAlive, parseOwner, type Owner } from './owner.js';
 import { ioError, isCode, removeFile, writeFileVolatile } from './staged-file.js';
 
@@ -54,16 +58,22 @@ export function registerLease(layout: StoreLayout, digests: Digest[], options: L
   // Not fsync'd: a lease matters only while this process lives, and a crash
   // that could lose it ends the process too (scanLeases treats a damaged or
   // empty lease file as dead). The rename keeps gc from reading half a lease.
-  withLock(layout.locks, () => writeFileVolatile(layout.tmp, path, bytes), { purpose: 'lease', ...options });
+  writeFileVolatile(layout.tmp, path, bytes);
   const lease = new Lease(path, record);
-  const missing = options.store === undefined ? [] : digests.filter((d) => !options.store?.has(d));
-  if (missing.length > 0) {
+  try {
+    // Any holder may be a gc that read the leases before this one existed: wait until it is done.
+    if (lockHeld(layout.locks)) withLock(layout.locks, () => {}, { purpose: 'lease', ...options });
+    const missing = options.store === undefined ? [] : digests.filter((d) => !options.store?.has(d));
+    if (missing.length > 0) {
+      throw new StoreError(
+        'NOT_FOUND',
+        `object ${missing[0]} is not in the store (removed by gc?)`,
+        missing[0],
+      );
+    }
+  } catch (e) {
     lease.release();
-    throw new StoreError(
-      'NOT_FOUND',
-      `object ${missing[0]} is not in the store (removed by gc?)`,
-      missing[0],
-    );
+    throw e;
   }
   return lease;
 }

@@ -99,6 +99,11 @@ export function acquireLock(lockDir: string, name = 'store', options: LockOption
   }
 }
 
+/** Whether the lock `locks/<name>.lock` is taken now (by anyone, live or not): one stat. */
+export function lockHeld(lockDir: string, name = 'store'): boolean {
+  return statSync(join(lockDir, `${name}.lock`), { throwIfNoEntry: false }) !== undefined;
+}
+
 /** Runs `fn` holding the lock and always releases it. */
 export function withLock<T>(lockDir: string, fn: () => T, options: LockOptions & { name?: string } = {}): T {
   const lock = acquireLock(lockDir, options.name, options);
