@@ -44,6 +44,13 @@ function wellFormed(bytes: Buffer): boolean {
 test('the first run writes the cache of each start-up bundle; the next run uses it unchanged', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-code-cache-'));
   try {
+    // A run that stops before its guest runs has compiled only part of the path: no cache from it.
+    const failed = await exec(process.execPath, [cliPath, 'run', 'no-such-app'], {
+      env: { ...process.env, CAPSULE_CODE_CACHE: dir, CAPSULE_HOME: join(dir, 'home') },
+    });
+    assert.notEqual(failed.code, 0);
+    assert.deepEqual(files(dir), {});
+
     let r = await select(dir);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), '42');

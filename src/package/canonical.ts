@@ -15,8 +15,7 @@
  * The bytes are the UTF-8 encoding of that text.
  */
 import { PackageError } from './errors.js';
-
-const LONE_SURROGATE = /\p{Surrogate}/u;
+import { hasLoneSurrogate } from './paths.js';
 
 function write(value: unknown, path: string, out: string[]): void {
   if (value === null) {
@@ -34,7 +33,7 @@ function write(value: unknown, path: string, out: string[]): void {
       out.push(String(value));
       return;
     case 'string':
-      if (LONE_SURROGATE.test(value)) {
+      if (hasLoneSurrogate(value)) {
         throw new TypeError(`${path || '(root)'}: string has a lone surrogate (not valid UTF-8)`);
       }
       out.push(JSON.stringify(value));
@@ -63,7 +62,7 @@ function write(value: unknown, path: string, out: string[]): void {
     .sort();
   out.push('{');
   keys.forEach((k, i) => {
-    if (LONE_SURROGATE.test(k)) throw new TypeError(`${path}.${k}: key has a lone surrogate`);
+    if (hasLoneSurrogate(k)) throw new TypeError(`${path}.${k}: key has a lone surrogate`);
     if (i > 0) out.push(',');
     out.push(JSON.stringify(k), ':');
     write(record[k], path ? `${path}.${k}` : k, out);

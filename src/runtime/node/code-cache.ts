@@ -13,7 +13,10 @@
 // The cache is taken at the end of a run (flushCodeCache), not when the
 // script is compiled: by then it holds every function the run called, which
 // is where most of the saving is. It is written only when there was none or
-// V8 refused the one it was given (another Node version or other V8 flags).
+// V8 refused the one it was given (another Node version or other V8 flags),
+// and only by a run whose guest ran: one that stopped early (a bad argument,
+// an unknown package) has compiled only part of the path, and its cache
+// would be used, incomplete, by every run after it.
 //
 // Where: $CAPSULE_CODE_CACHE if set ('off' or '0' turns the cache off), else
 // the platform's per-user cache folder (~/.cache/capsule/code on Linux,
@@ -128,13 +131,8 @@ export function loadBundle(url: URL | string): Record<string, unknown> {
     `(function (exports, require, module, __filename, __dirname, __bundleUrl, __import) {${source}\n})`,
     { filename: file, cachedData },
   );
-  if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
+  if (cacheFile && (cachedData === undefined || script.cachedDataRejected))
     pending.push({ script, file: cacheFile });
-    if (!state.exitHook) {
-      state.exitHook = true;
-      process.once('exit', flushCodeCache);
-    }
-  }
 
   const module: CommonJsModule = { exports: {} };
   loaded.set(file, module);
@@ -157,6 +155,16 @@ export function loadBundle(url: URL | string): Record<string, unknown> {
     dynamicImport,
   );
   return module.exports;
+}
+
+/**
+ * Has the caches this thread needs written when the process exits (the main
+ * thread, once the guest has run: runtime/node/session.ts).
+ */
+export function saveCodeCacheAtExit(): void {
+  if (state.exitHook || pending.length === 0) return;
+  state.exitHook = true;
+  process.once('exit', flushCodeCache);
 }
 
 /**

@@ -4,6 +4,7 @@ import { isatty } from 'node:tty';
 import { BridgeHost, BridgeOp, BridgeStatus, createBridgeBuffer, type BridgeReply } from '../bridge.js';
 import { WASM_PAGE, limitMemory, ModuleFormatError } from '../limits.js';
 import { readFile } from 'node:fs/promises';
+import { saveCodeCacheAtExit } from './code-cache.js';
 import { StdinSource } from './stdin.js';
 import { takePrestartedWorker } from './prestart.js';
 import { threadCpuSeconds } from './thread-cpu.js';
@@ -259,9 +260,11 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
           opts.onWarning?.(m.message);
           break;
         case 'exit':
+          saveCodeCacheAtExit();
           finish({ kind: 'exit', code: m.code });
           break;
         case 'trap':
+          saveCodeCacheAtExit();
           finish({ kind: 'trap', reason: m.reason, func: m.func });
           break;
         case 'fail':
