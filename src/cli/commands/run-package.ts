@@ -4,7 +4,6 @@
  * user's state layer), holds a lease so gc leaves the package alone, and
  * runs it like any other guest.
  */
-import { openBundle } from '../../package/bundle/reader.js';
 import { registerLease } from '../../store/fs/lease.js';
 import { layerStack, type ResolvedPackage } from '../../delivery/local/resolve.js';
 import { readLayerIndex, type ChunkRef, type LayerIndex } from '../../package/index.js';
@@ -62,10 +61,18 @@ export interface PreparedRun {
   release(): void;
 }
 
+let bundleReader: typeof import('../../package/bundle/reader.js') | undefined;
+
+/** Loads the bundle reader, which only a bundle run needs; call it before preparing one. */
+export async function loadBundleReader(): Promise<void> {
+  bundleReader ??= await import('../../package/bundle/reader.js');
+}
+
 function fromBundle(ctx: LocalContext, file: string, allowUnsigned: boolean) {
+  if (!bundleReader) throw new Error('internal: a bundle run was prepared before loadBundleReader()');
   let bundle;
   try {
-    bundle = openBundle(file);
+    bundle = bundleReader.openBundle(file);
   } catch (e) {
     throw asCliError(e);
   }

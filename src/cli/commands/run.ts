@@ -223,7 +223,8 @@ export async function run(argv: string[]): Promise<number> {
     // (A run from the store gives the worker the entry's chunks to read first: run-package.ts.)
     if (isBundle) taskForPrestartedWorker(packageViewModule);
     // Loaded only for packages: a bare .wasm never pays for the package code.
-    const { preparePackageRun } = await import('./run-package.js');
+    const { preparePackageRun, loadBundleReader } = await import('./run-package.js');
+    if (isBundle) await loadBundleReader();
     const prepared = preparePackageRun({
       target,
       bundle: isBundle,
