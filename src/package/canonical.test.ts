@@ -58,3 +58,17 @@ test('parseCanonical accepts only the canonical bytes', () => {
   }
   assert.throws(() => parseCanonical(new Uint8Array([0x22, 0xff, 0x22])), PackageError);
 });
+
+test('an error names where the value is', () => {
+  assert.throws(
+    () => canonicalJson({ a: [1, { b: 1.5 }] }),
+    /^TypeError: a\[1\]\.b: canonical JSON takes safe integers only/,
+  );
+  assert.throws(
+    () => canonicalJson([{ ok: 1 }, { x: { ['\ud800']: 1 } }]),
+    /^TypeError: \[1\]\.x\.\ud800: key has a lone surrogate/,
+  );
+  assert.throws(() => canonicalJson(2n), /^TypeError: \(root\): bigint has no canonical JSON form/);
+  // The path of one error does not leak into the next value.
+  assert.equal(canonicalJson({ a: [1, 2], b: { c: 3 } }), '{"a":[1,2],"b":{"c":3}}');
+});

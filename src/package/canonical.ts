@@ -17,7 +17,20 @@
 import { PackageError } from './errors.js';
 import { hasLoneSurrogate } from './paths.js';
 
-function write(value: unknown, path: string, out: string[]): void {
+/**
+ * Where in the value `write` is, for error messages: keys and array indexes,
+ * root first. Kept as a stack and turned into text only when an error is
+ * thrown (a layer index has thousands of elements, and a path string per
+ * element was most of what checking one allocated).
+ */
+type Path = (string | number)[];
+
+function pathText(path: Path): string {
+  if (path.length === 0) return '(root)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+function write(value: unknown, path: Path, out: string[]): void {
   if (value === null) {
     out.push('null');
     return;
@@ -28,52 +41,58 @@ function write(value: unknown, path: string, out: string[]): void {
       return;
     case 'number':
       if (!Number.isSafeInteger(value) || Object.is(value, -0)) {
-        throw new TypeError(`${path || '(root)'}: canonical JSON takes safe integers only, not ${value}`);
+        throw new TypeError(`${pathText(path)}: canonical JSON takes safe integers only, not ${value}`);
       }
       out.push(String(value));
       return;
     case 'string':
       if (hasLoneSurrogate(value)) {
-        throw new TypeError(`${path || '(root)'}: string has a lone surrogate (not valid UTF-8)`);
+        throw new TypeError(`${pathText(path)}: string has a lone surrogate (not valid UTF-8)`);
       }
       out.push(JSON.stringify(value));
       return;
     case 'object':
       break;
     default:
-      throw new TypeError(`${path || '(root)'}: ${typeof value} has no canonical JSON form`);
+      throw new TypeError(`${pathText(path)}: ${typeof value} has no canonical JSON form`);
   }
   if (Array.isArray(value)) {
     out.push('[');
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out.push(',');
-      write(value[i], `${path}[${i}]`, out);
+      path.push(i);
+      write(value[i], path, out);
+      path.pop();
     }
     out.push(']');
     return;
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
-    throw new TypeError(`${path || '(root)'}: only plain objects have a canonical JSON form`);
+    throw new TypeError(`${pathText(path)}: only plain objects have a canonical JSON form`);
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record)
-    .filter((k) => record[k] !== undefined)
-    .sort();
+  const keys = Object.keys(record);
+  if (keys.length > 1) keys.sort();
   out.push('{');
-  keys.forEach((k, i) => {
-    if (hasLoneSurrogate(k)) throw new TypeError(`${path}.${k}: key has a lone surrogate`);
-    if (i > 0) out.push(',');
+  let first = true;
+  for (const k of keys) {
+    if (record[k] === undefined) continue;
+    path.push(k);
+    if (hasLoneSurrogate(k)) throw new TypeError(`${pathText(path)}: key has a lone surrogate`);
+    if (!first) out.push(',');
+    first = false;
     out.push(JSON.stringify(k), ':');
-    write(record[k], path ? `${path}.${k}` : k, out);
-  });
+    write(record[k], path, out);
+    path.pop();
+  }
   out.push('}');
 }
 
 /** The canonical text of `value`. Throws TypeError for values it cannot represent. */
 export function canonicalJson(value: unknown): string {
   const out: string[] = [];
-  write(value, '', out);
+  write(value, [], out);
   return out.join('');
 }
 
