@@ -285,6 +285,68 @@ test('the entry cache: a read from the store leaves the prefix, the next read ch
   }
 });
 
+test('from the entry cache, this thread reads batches on the thread pool while a helper takes chunks; a flipped byte is caught', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'capsule-entry-cache-'));
+  const was = SharedEntryRead.pipelineBytes;
+  SharedEntryRead.pipelineBytes = 5000; // five chunks a batch: many batches, several in flight
+  try {
+    const store = new FsObjectStore(join(dir, 'store'));
+    const chunks = chunked(moduleBytes(), 1000, store);
+    const want = await reference(store, chunks);
+    const cache = new EntryCache(join(dir, 'cache'));
+    const key = entryCacheKey(chunks);
+    const first = SharedEntryRead.start(store, dir, chunks, { customs: [], tail: 0 }, undefined, cache);
+    assert.deepEqual(await first.bytes(undefined), want.bytes);
+    await cache.write(key, first.verifiedPrefix());
+
+    const url = new URL('./entry-read.js', import.meta.url).href;
+    const storeUrl = new URL('../../store/fs/object-store.js', import.meta.url).href;
+    const script = join(dir, 'helper.mjs');
+    writeFileSync(
+      script,
+      `import { workerData } from 'node:worker_threads';
+       const { helpRead } = await import(${JSON.stringify(url)});
+       const { FsObjectStore } = await import(${JSON.stringify(storeUrl)});
+       helpRead(workerData, new FsObjectStore(workerData.root));`,
+    );
+    const withHelper = async () => {
+      let worker: Worker | undefined;
+      const layout: ModuleLayout = { customs: [], tail: 0 };
+      const read = SharedEntryRead.start(
+        store,
+        join(dir, 'store'),
+        chunks,
+        layout,
+        (job: EntryReadJob) => {
+          worker = new Worker(script, { workerData: job });
+          return true;
+        },
+        cache,
+      );
+      assert.equal(read.fromCache, true);
+      await new Promise((resolve) => worker!.once('online', resolve));
+      try {
+        return { bytes: await read.bytes(undefined), layout };
+      } finally {
+        await worker?.terminate();
+      }
+    };
+    const got = await withHelper();
+    assert.deepEqual(got.bytes, want.bytes);
+    assert.deepEqual(got.layout, want.layout);
+
+    // A flipped byte in the last cached chunk: whichever thread checks it, nothing is handed out.
+    const file = cache.pathOf(key);
+    const bad = readFileSync(file);
+    bad[bad.length - 3]! ^= 0x01;
+    writeFileSync(file, bad);
+    await assert.rejects(withHelper(), /could not be read/);
+  } finally {
+    SharedEntryRead.pipelineBytes = was;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the entry cache stays under its limit: the least recently used copies go first', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-entry-cache-'));
   try {

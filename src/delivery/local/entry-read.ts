@@ -28,7 +28,7 @@
  * lets the guest's view read the entry, which reports what is wrong (or,
  * for a cached file that fails its check, reads the store instead).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, read, readSync } from 'node:fs';
 import { readChunkInto } from '../../package/chunk-io.js';
 import { nodeDecoders } from '../../package/codec-node.js';
 import { nodeHasher, sha256Digest } from '../../package/hash-node.js';
@@ -184,6 +184,95 @@ function readClaimed(job: EntryReadJob, store: ObjectStore): void {
 }
 
 /**
+ * This thread's share of a read from the entry cache. Each read goes to
+ * libuv's thread pool, a megabyte of consecutive chunks at a time
+ * (SharedEntryRead.pipelineBytes), and the
+ * next one is under way while this thread checks the last: reading (the
+ * kernel's copy, as much CPU as the SHA-256) and checking overlap. Measured
+ * on Flite's 17 MB entry, alone: 18–21 ms against 25–32 ms reading and
+ * checking one chunk after the other. The helper (another thread already)
+ * reads its chunks synchronously.
+ */
+async function readCachedPipelined(job: EntryReadJob): Promise<void> {
+  const state = new Int32Array(job.state);
+  const plan = new Int32Array(job.plan);
+  const done = new Uint8Array(job.done);
+  const bytes = new Uint8Array(job.bytes);
+  const n = Atomics.load(state, COUNT);
+  const fd = openSync(job.cacheFile!, 'r');
+
+  interface Batch {
+    /** Plan indexes [from, to). */
+    from: number;
+    to: number;
+    read: Promise<void>;
+  }
+  const readRange = async (at: number, end: number): Promise<void> => {
+    while (at < end) {
+      const got = await new Promise<number>((resolve, reject) =>
+        read(fd, bytes, at, end - at, at, (e, count) => (e ? reject(e) : resolve(count))),
+      );
+      if (got === 0) throw new Error('the cached file ends early');
+      at += got;
+    }
+  };
+  /** Takes the next plan entries (consecutive chunks, up to PIPELINE_BYTES) and starts reading them. */
+  const claim = (): Batch | null => {
+    const from = Atomics.add(state, NEXT, 1);
+    if (from >= n) return null;
+    let to = from + 1;
+    let size = job.chunks[plan[from]!]!.size;
+    // Only entries no other thread can have taken: extend by compare-and-swap on NEXT.
+    while (to < n && plan[to] === plan[to - 1]! + 1 && size < SharedEntryRead.pipelineBytes) {
+      if (Atomics.compareExchange(state, NEXT, to, to + 1) !== to) break;
+      size += job.chunks[plan[to]!]!.size;
+      to++;
+    }
+    const first = job.chunks[plan[from]!]!;
+    const last = job.chunks[plan[to - 1]!]!;
+    const read = readRange(first.at, last.at + last.size);
+    read.catch(() => {}); // handled where it is awaited
+    return { from, to, read };
+  };
+  const finish = (b: Batch) => {
+    Atomics.add(state, FINISHED, b.to - b.from);
+    Atomics.notify(state, FINISHED);
+  };
+
+  let current = claim();
+  let failed = false;
+  try {
+    while (current) {
+      const b: Batch = current;
+      let ok = !failed;
+      if (ok) {
+        try {
+          await b.read;
+        } catch {
+          ok = false;
+        }
+      } else await b.read.catch(() => {});
+      current = ok ? claim() : null;
+      for (let i = b.from; ok && i < b.to; i++) {
+        const c = job.chunks[plan[i]!]!;
+        if (sha256Digest(bytes.subarray(c.at, c.at + c.size)) === c.digest) Atomics.store(done, plan[i]!, 1);
+        else ok = false;
+      }
+      if (!ok && !failed) {
+        failed = true;
+        Atomics.store(state, FAILED, 1);
+        Atomics.store(state, NEXT, n); // the other thread stops taking chunks
+      }
+      finish(b);
+    }
+  } finally {
+    // A read still under way (after a failure) lands in the buffer before the file is closed.
+    if (current) await current.read.catch(() => {});
+    closeSync(fd);
+  }
+}
+
+/**
  * The helper's side (the guest's worker): walks the headers if the main
  * thread has not started to, else waits for its plan; then takes chunks
  * until none is left. A failure here is the main thread's to report (it
@@ -218,6 +307,9 @@ async function changed(state: Int32Array, index: number, value: number): Promise
 
 /** The entry's runnable bytes, being read by a helper (from now on) and by this thread (when asked). */
 export class SharedEntryRead {
+  /** How much of the entry cache's file one read on the thread pool takes (whole chunks). */
+  static pipelineBytes = 1 << 20;
+
   private constructor(
     private readonly job: EntryReadJob,
     private readonly store: ObjectStore,
@@ -291,7 +383,8 @@ export class SharedEntryRead {
     else if (!(await changed(state, PHASE, WALKING)))
       throw new Error('the helper thread did not finish walking the entry');
     if (Atomics.load(state, PHASE) !== PLANNED) throw new Error('a chunk of the entry could not be read');
-    readClaimed(this.job, this.store);
+    if (this.job.cacheFile !== null) await readCachedPipelined(this.job);
+    else readClaimed(this.job, this.store);
     const n = Atomics.load(state, COUNT);
     for (;;) {
       const finished = Atomics.load(state, FINISHED);
