@@ -4,7 +4,8 @@
  * back verified from the local store.
  */
 import { readChunk } from '../package/chunk-io.js';
-import { nodeDecoders, nodeHasher } from '../package/node.js';
+import { nodeDecoders } from '../package/codec-node.js';
+import { nodeHasher } from '../package/hash-node.js';
 import type { ChunkRef, Digest } from '../package/types.js';
 import { concatBytes } from '../runtime/bytes.js';
 import { functionNames, runnableBytes, type ModuleLayout } from '../runtime/module-stream.js';

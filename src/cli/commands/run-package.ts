@@ -6,11 +6,11 @@
  */
 import { registerLease } from '../../store/fs/lease.js';
 import { layerStack, type ResolvedPackage } from '../../delivery/local/resolve.js';
-import { readLayerIndex, type ChunkRef, type LayerIndex } from '../../package/index.js';
+import { readLayerIndex } from '../../package/objects.js';
+import type { ChunkRef, LayerIndex } from '../../package/types.js';
 import { EntryModule } from '../../delivery/module-source.js';
 import { SettingsStore } from '../../delivery/local/settings.js';
 import { StateStore, defaultUser } from '../../delivery/local/state.js';
-import { TrustStore, checkSignatures } from '../../delivery/local/trust.js';
 import type { PackageViewSpec } from '../../delivery/local/view-spec.js';
 import { entryChunks, readEntryFromLayers } from '../../delivery/local/entry.js';
 import { entryCacheOf } from '../../delivery/local/entry-cache.js';
@@ -61,25 +61,34 @@ export interface PreparedRun {
   release(): void;
 }
 
-let bundleReader: typeof import('../../package/bundle/reader.js') | undefined;
+let forBundles:
+  | {
+      reader: typeof import('../../package/bundle/reader.js');
+      trust: typeof import('../../delivery/local/trust.js');
+    }
+  | undefined;
 
-/** Loads the bundle reader, which only a bundle run needs; call it before preparing one. */
+/** Loads the bundle reader and the signature check, which only a bundle run needs; call it before preparing one. */
 export async function loadBundleReader(): Promise<void> {
-  bundleReader ??= await import('../../package/bundle/reader.js');
+  forBundles ??= {
+    reader: await import('../../package/bundle/reader.js'),
+    trust: await import('../../delivery/local/trust.js'),
+  };
 }
 
 function fromBundle(ctx: LocalContext, file: string, allowUnsigned: boolean) {
-  if (!bundleReader) throw new Error('internal: a bundle run was prepared before loadBundleReader()');
+  if (!forBundles) throw new Error('internal: a bundle run was prepared before loadBundleReader()');
+  const { reader, trust } = forBundles;
   let bundle;
   try {
-    bundle = bundleReader.openBundle(file);
+    bundle = reader.openBundle(file);
   } catch (e) {
     throw asCliError(e);
   }
   try {
     const root = bundle.roots[0] ?? bundle.packages[0];
     if (!root) throw new CliError(`${file} holds no package`, 125);
-    const check = checkSignatures(root.digest, root.signatures, new TrustStore(ctx.home).list());
+    const check = trust.checkSignatures(root.digest, root.signatures, new trust.TrustStore(ctx.home).list());
     if (check.bad.length > 0) {
       throw new CliError(
         `${root.name}@${root.version} carries a signature that does not verify: refused`,

@@ -8,8 +8,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readChunk, type ChunkRef, type LayerEntry, type LayerIndex } from '../../package/index.js';
-import { nodeDecoders, nodeHasher } from '../../package/node.js';
+import { readChunk } from '../../package/chunk-io.js';
+import type { ChunkRef, LayerEntry, LayerIndex } from '../../package/types.js';
+import { nodeDecoders } from '../../package/codec-node.js';
+import { nodeHasher } from '../../package/hash-node.js';
 import type { ObjectStore } from '../../store/types.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../../vfs/union-layout.js';
 import { layerEntryChunks } from '../entry-chunks.js';

@@ -5,7 +5,8 @@
  * under an app package).
  */
 import type { ObjectStore } from '../../store/types.js';
-import { readManifest, type Digest, type Manifest, NAME_RE } from '../../package/index.js';
+import { readManifest } from '../../package/objects.js';
+import { NAME_RE, type Digest, type Manifest } from '../../package/types.js';
 
 export interface PackageRef {
   name: string;
