@@ -148,6 +148,21 @@ test('the custom tail is never read, every chunk before it is, and a plain modul
   assert.ok(out.buffer instanceof SharedArrayBuffer);
 });
 
+/** A module for a worker thread that helps read `workerData` (an EntryReadJob) from its own store; its path. */
+function helperScript(dir: string): string {
+  const url = new URL('./entry-read.js', import.meta.url).href;
+  const storeUrl = new URL('../../store/fs/object-store.js', import.meta.url).href;
+  const script = join(dir, 'helper.mjs');
+  writeFileSync(
+    script,
+    `import { workerData } from 'node:worker_threads';
+     const { helpRead } = await import(${JSON.stringify(url)});
+     const { FsObjectStore } = await import(${JSON.stringify(storeUrl)});
+     helpRead(workerData, new FsObjectStore(workerData.root));`,
+  );
+  return script;
+}
+
 test('a helper thread reads chunks alongside, from its own store; the result is the same', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-entry-read-'));
   try {
@@ -157,18 +172,8 @@ test('a helper thread reads chunks alongside, from its own store; the result is 
     let worker: Worker | undefined;
     const helped = new Promise<void>((resolve, reject) => {
       const layout: ModuleLayout = { customs: [], tail: 0 };
-      const url = new URL('./entry-read.js', import.meta.url).href;
-      const storeUrl = new URL('../../store/fs/object-store.js', import.meta.url).href;
       const read = SharedEntryRead.start(store, dir, chunks, layout, (job: EntryReadJob) => {
-        const script = join(dir, 'helper.mjs');
-        writeFileSync(
-          script,
-          `import { workerData } from 'node:worker_threads';
-           const { helpRead } = await import(${JSON.stringify(url)});
-           const { FsObjectStore } = await import(${JSON.stringify(storeUrl)});
-           helpRead(workerData, new FsObjectStore(workerData.root));`,
-        );
-        worker = new Worker(script, { workerData: job });
+        worker = new Worker(helperScript(dir), { workerData: job });
         worker.once('error', reject);
         return true;
       });
@@ -299,16 +304,7 @@ test('from the entry cache, this thread reads batches on the thread pool while a
     assert.deepEqual(await first.bytes(undefined), want.bytes);
     await cache.write(key, first.verifiedPrefix());
 
-    const url = new URL('./entry-read.js', import.meta.url).href;
-    const storeUrl = new URL('../../store/fs/object-store.js', import.meta.url).href;
-    const script = join(dir, 'helper.mjs');
-    writeFileSync(
-      script,
-      `import { workerData } from 'node:worker_threads';
-       const { helpRead } = await import(${JSON.stringify(url)});
-       const { FsObjectStore } = await import(${JSON.stringify(storeUrl)});
-       helpRead(workerData, new FsObjectStore(workerData.root));`,
-    );
+    const script = helperScript(dir);
     const withHelper = async () => {
       let worker: Worker | undefined;
       const layout: ModuleLayout = { customs: [], tail: 0 };

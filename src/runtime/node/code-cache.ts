@@ -67,8 +67,8 @@ interface CommonJsModule {
   exports: Record<string, unknown>;
 }
 
-// Per thread. Kept on globalThis because this module is in two places: tsc's output,
-// which the shims import, and inlined in worker-main's bundle, which flushes.
+// Per thread. Kept on globalThis because this module is in several places: tsc's output,
+// which the shims import, and inlined in the bundles, whose session code flushes.
 const state = ((globalThis as Record<symbol, unknown>)[Symbol.for('capsule.codeCache')] ??= {
   loaded: new Map<string, CommonJsModule>(),
   pending: [],
