@@ -37,8 +37,6 @@ const entries = [
   ['src/cli/commands/run.ts', ['./run-cloud.js', '../../delivery/local/entry-warm.js']],
 ];
 
-const bundleEntries = new Set(entries.map(([entry]) => out(join(root, entry))));
-
 for (const [entry, lazy] of entries) {
   const entryPath = join(root, entry);
   const entryOut = out(entryPath);
@@ -74,28 +72,18 @@ for (const [entry, lazy] of entries) {
     logLevel: 'warning',
     plugins: [
       {
-        name: 'lazy-and-shared-modules',
+        name: 'lazy-modules',
         setup(b) {
-          // A module in `lazy` stays in its own file. A dynamic import() of it stays an import
-          // (of its ES module shim, or of tsc's output). A static import becomes a require,
-          // which on Node 20 can only load CommonJS: that of another bundle is routed to its
-          // .cjs, which loadBundle runs once per thread; any other is a build error.
+          // A module in `lazy` stays in its own file, imported dynamically: a static import
+          // would become a require, which on Node 20 cannot load an ES module.
           b.onResolve({ filter: /^\./ }, (args) => {
             if (!lazy.includes(args.path)) return undefined;
-            if (args.kind === 'dynamic-import') {
-              // Relative to the bundle, which may sit in another folder than the importer.
-              let path = relative(dirname(entryOut), resolve(dirname(out(args.importer)), args.path));
-              if (!path.startsWith('.')) path = `./${path}`;
-              return { path, external: true };
-            }
-            const target = resolve(dirname(out(args.importer)), args.path);
-            if (!bundleEntries.has(target))
-              return {
-                errors: [
-                  { text: `${args.path} is imported statically but is not a bundle: import it dynamically` },
-                ],
-              };
-            return { path: args.path.replace(/\.js$/, '.cjs'), external: true };
+            if (args.kind !== 'dynamic-import')
+              return { errors: [{ text: `${args.path} stays in its own file: import it dynamically` }] };
+            // Relative to the bundle, which may sit in another folder than the importer.
+            let path = relative(dirname(entryOut), resolve(dirname(out(args.importer)), args.path));
+            if (!path.startsWith('.')) path = `./${path}`;
+            return { path, external: true };
           });
         },
       },

@@ -230,19 +230,27 @@ test('decodeChunkInto writes the plain bytes in place, and refuses another size'
   }
 });
 
+/**
+ * A store in `dir` holding moduleBytes() in 1000-byte chunks, and an entry cache
+ * filled the way a first launch fills it: read from the store, then the verified prefix kept.
+ */
+async function filledEntryCache(dir: string) {
+  const store = new FsObjectStore(join(dir, 'store'));
+  const chunks = chunked(moduleBytes(), 1000, store);
+  const want = await reference(store, chunks);
+  const cache = new EntryCache(join(dir, 'cache'));
+  const key = entryCacheKey(chunks);
+  const first = SharedEntryRead.start(store, dir, chunks, { customs: [], tail: 0 }, undefined, cache);
+  assert.equal(first.fromCache, false);
+  assert.deepEqual(await first.bytes(undefined), want.bytes);
+  await cache.write(key, first.verifiedPrefix());
+  return { store, chunks, want, cache, key };
+}
+
 test('the entry cache: a read from the store leaves the prefix, the next read checks it instead of the store, a damaged or torn copy is refused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'capsule-entry-cache-'));
   try {
-    const store = new FsObjectStore(join(dir, 'store'));
-    const chunks = chunked(moduleBytes(), 1000, store);
-    const want = await reference(store, chunks);
-    const cache = new EntryCache(join(dir, 'cache'));
-    const key = entryCacheKey(chunks);
-
-    const first = SharedEntryRead.start(store, dir, chunks, { customs: [], tail: 0 }, undefined, cache);
-    assert.equal(first.fromCache, false);
-    assert.deepEqual(await first.bytes(undefined), want.bytes);
-    await cache.write(key, first.verifiedPrefix());
+    const { store, chunks, want, cache, key } = await filledEntryCache(dir);
     const file = cache.pathOf(key);
     // Whole chunks, up to the one where the data section ends; the custom tail is not kept.
     const kept = readFileSync(file);
@@ -295,14 +303,7 @@ test('from the entry cache, this thread reads batches on the thread pool while a
   const was = SharedEntryRead.pipelineBytes;
   SharedEntryRead.pipelineBytes = 5000; // five chunks a batch: many batches, several in flight
   try {
-    const store = new FsObjectStore(join(dir, 'store'));
-    const chunks = chunked(moduleBytes(), 1000, store);
-    const want = await reference(store, chunks);
-    const cache = new EntryCache(join(dir, 'cache'));
-    const key = entryCacheKey(chunks);
-    const first = SharedEntryRead.start(store, dir, chunks, { customs: [], tail: 0 }, undefined, cache);
-    assert.deepEqual(await first.bytes(undefined), want.bytes);
-    await cache.write(key, first.verifiedPrefix());
+    const { store, chunks, want, cache, key } = await filledEntryCache(dir);
 
     const script = helperScript(dir);
     const withHelper = async () => {

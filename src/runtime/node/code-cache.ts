@@ -112,11 +112,7 @@ export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | nul
   return base ? join(base, 'capsule', 'code') : null;
 }
 
-/**
- * Runs the CommonJS bundle at `url` (once per thread) and returns its exports.
- * A require of another bundle ('./x.cjs') goes through here too, so an ES
- * module shim and a bundle that imports the same bundle share one instance.
- */
+/** Runs the CommonJS bundle at `url` (once per thread) and returns its exports. */
 export function loadBundle(url: URL | string): Record<string, unknown> {
   const file = typeof url === 'string' && !url.startsWith('file:') ? url : fileURLToPath(url);
   const known = loaded.get(file);
@@ -136,10 +132,8 @@ export function loadBundle(url: URL | string): Record<string, unknown> {
 
   const module: CommonJsModule = { exports: {} };
   loaded.set(file, module);
-  const nodeRequire = createRequire(file);
+  const require = createRequire(file);
   const here = dirname(file);
-  const require = (id: string) =>
-    id.startsWith('.') && id.endsWith('.cjs') ? loadBundle(join(here, id)) : nodeRequire(id);
   const jsUrl = pathToFileURL(file.replace(/\.cjs$/, '.js')).href;
   // The bundle's import() calls, renamed by scripts/bundle.mjs: Node 20 loses a script's
   // dynamic-import callback when the script comes from cached data, so they are made here,
